@@ -1,0 +1,1 @@
+"""The MNIST training program: data loading, the Keras models and the SavedModel export."""

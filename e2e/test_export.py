@@ -1,0 +1,50 @@
+"""The export: a versioned SavedModel in the run's storage with the contracted signature."""
+
+from pathlib import Path
+
+from model.contract import (
+    IMAGE_PIXELS,
+    INPUT_KEY,
+    NUM_CLASSES,
+    OUTPUT_CLASSES,
+    OUTPUT_PREDICTIONS,
+    SIGNATURE_NAME,
+)
+
+
+# TensorFlow's protos are imported inside the tests: importing TensorFlow costs seconds, and
+# at collection time it would delay the start of training instead of overlapping it.
+
+
+def _signature(version_dir: Path):
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel()
+    saved_model.ParseFromString((version_dir / "saved_model.pb").read_bytes())
+    signatures = saved_model.meta_graphs[0].signature_def
+    assert SIGNATURE_NAME in signatures, f"signatures in {version_dir}: {list(signatures)}"
+    return signatures[SIGNATURE_NAME]
+
+
+def _shape(tensor_info) -> list[int]:
+    return [dim.size for dim in tensor_info.tensor_shape.dim]
+
+
+def test_export_is_a_versioned_saved_model(exported_model: Path) -> None:
+    assert exported_model.name.isdigit() and int(exported_model.name) > 0
+    assert (exported_model / "saved_model.pb").is_file()
+    assert (exported_model / "variables").is_dir()
+
+
+def test_signature_matches_the_contract(exported_model: Path) -> None:
+    from tensorflow.core.framework import types_pb2
+
+    signature = _signature(exported_model)
+    assert set(signature.inputs) == {INPUT_KEY}
+    assert signature.inputs[INPUT_KEY].dtype == types_pb2.DT_FLOAT
+    assert _shape(signature.inputs[INPUT_KEY]) == [-1, IMAGE_PIXELS]
+    assert set(signature.outputs) == {OUTPUT_CLASSES, OUTPUT_PREDICTIONS}
+    assert signature.outputs[OUTPUT_CLASSES].dtype == types_pb2.DT_INT64
+    assert _shape(signature.outputs[OUTPUT_CLASSES]) == [-1]
+    assert signature.outputs[OUTPUT_PREDICTIONS].dtype == types_pb2.DT_FLOAT
+    assert _shape(signature.outputs[OUTPUT_PREDICTIONS]) == [-1, NUM_CLASSES]

@@ -1,0 +1,77 @@
+import sys
+import time
+
+import psutil
+
+from fixtures import processes
+from fixtures.ledger import Ledger, Resource
+from fixtures.ports import free_port, is_port_free
+
+# A parent that starts a grandchild and ignores SIGTERM: stop() must still end both.
+STUBBORN = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def _wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_stop_ends_the_whole_group_even_when_sigterm_is_ignored(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    started = processes.start(
+        "stubborn", [sys.executable, "-c", STUBBORN], ledger=ledger, log_path=tmp_path / "s.log"
+    )
+    assert _wait_for(lambda: "ready" in started.log_path.read_text())
+    group = [p for p in psutil.process_iter() if p.pid != started.pid and _in_group(p, started.pid)]
+    assert group, "the grandchild should be in the child's process group"
+    (resource,) = ledger.resources()
+    message = processes.stop(resource, grace=0.5)
+    assert "killed" in message
+    assert not processes.is_running(resource)
+    assert all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in group)
+
+
+def _in_group(proc, pgid):
+    try:
+        import os
+
+        return os.getpgid(proc.pid) == pgid
+    except (ProcessLookupError, psutil.NoSuchProcess):
+        return False
+
+
+def test_a_recycled_pid_is_never_signalled(tmp_path):
+    me = psutil.Process()
+    resource = Resource("process", "old", {"pid": me.pid, "create_time": me.create_time() - 100})
+    assert "already gone" in processes.stop(resource)
+    assert me.is_running()
+
+
+def test_stopping_twice_is_harmless(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    processes.start("sleep", [sys.executable, "-c", "import time; time.sleep(60)"],
+                    ledger=ledger, log_path=tmp_path / "p.log")
+    (resource,) = ledger.resources()
+    assert "stopped" in processes.stop(resource)
+    assert "already gone" in processes.stop(resource)
+
+
+def test_free_port_is_free_and_a_bound_one_is_not():
+    import socket
+
+    port = free_port()
+    assert is_port_free(port)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        assert not is_port_free(port)

@@ -1,0 +1,73 @@
+"""Options are validated while the command line is parsed, before anything is created."""
+
+import pytest
+
+from fixtures.config import DEFAULT_MIN_ACCURACY, HarnessConfig, OptionError
+
+PROBE = """
+def test_probe(harness_config):
+    print("CONFIG", harness_config.platform, harness_config.train_steps,
+          harness_config.model_type, harness_config.min_accuracy, harness_config.keep)
+"""
+
+
+@pytest.fixture
+def probe(pytester):
+    pytester.makepyfile(test_probe=PROBE)
+    return pytester
+
+
+def _run(pytester, *args):
+    return pytester.runpytest("-p", "fixtures.plugin", "-p", "fixtures.resources", "-s", *args)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--platform", "kinde"], "--platform 'kinde' is not one of local, kind, gke"),
+        (["--train-steps", "0"], "--train-steps '0' is not a whole number >= 1"),
+        (["--train-steps", "many"], "--train-steps 'many' is not a whole number >= 1"),
+        (["--model-type", "rnn"], "--model-type 'rnn' is not one of cnn, linear"),
+        (["--min-accuracy", "1.5"], "--min-accuracy '1.5' is not a number in (0, 1.0]"),
+        (["--num-digits", "100"], "--num-digits '100' is not a whole number >= 500"),
+        (["--local-storage", "s3"], "--local-storage 's3' is not one of gcs, pvc"),
+        (["--wait-timeout", "soon"], "--wait-timeout 'soon' is not a duration"),
+    ],
+)
+def test_bad_values_fail_at_parse_time_naming_the_option(probe, args, message):
+    result = _run(probe, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}*"])
+    assert not (probe.path / "artifacts").exists(), "nothing may be created on bad options"
+
+
+def test_env_twins_set_defaults(probe, monkeypatch):
+    monkeypatch.setenv("MNIST_E2E_TRAIN_STEPS", "20")
+    monkeypatch.setenv("MNIST_E2E_MODEL_TYPE", "linear")
+    monkeypatch.setenv("MNIST_E2E_KEEP", "1")
+    result = _run(probe)
+    result.stdout.fnmatch_lines([f"*CONFIG local 20 linear {DEFAULT_MIN_ACCURACY['linear']} True"])
+
+
+def test_flags_beat_env_twins(probe, monkeypatch):
+    monkeypatch.setenv("MNIST_E2E_TRAIN_STEPS", "20")
+    result = _run(probe, "--train-steps", "30", "--min-accuracy", "0.5")
+    result.stdout.fnmatch_lines(["*CONFIG local 30 cnn 0.5 False"])
+
+
+def test_a_bad_env_twin_is_named(probe, monkeypatch):
+    monkeypatch.setenv("MNIST_E2E_PLATFORM", "minikube")
+    result = _run(probe)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*'minikube' is not one of local, kind, gke (from env MNIST_E2E_PLATFORM)*"])
+
+
+def test_gke_without_its_settings_fails_before_anything_is_created(probe):
+    result = _run(probe, "--platform", "gke")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--platform gke needs --kube-context, --gcp-project, --registry*"])
+
+
+def test_missing_data_dir_is_rejected(tmp_path):
+    with pytest.raises(OptionError, match="--data-dir .* is not a directory"):
+        HarnessConfig(data_dir=tmp_path / "nope").validate()

@@ -1,0 +1,86 @@
+"""A local run leaves nothing behind when a step fails or when CI cancels it with SIGTERM."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fixtures.ledger import Ledger
+from fixtures.platforms.local import leftovers
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pytest_e2e(artifacts: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "e2e", "-p", "no:cacheprovider", "-q",
+         "--artifacts-dir", str(artifacts), *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def _only_run(artifacts: Path) -> Path:
+    runs = [p for p in artifacts.iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def _wait_for_process(ledger: Ledger, name: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(r.kind == "process" and r.name == name for r in ledger):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no {name} process recorded in {ledger.path} after {timeout}s")
+
+
+def test_sigterm_mid_training_tears_everything_down(tmp_path):
+    artifacts = tmp_path / "artifacts"
+    # Long enough that SIGTERM surely lands while training.
+    run = _pytest_e2e(artifacts, "--train-steps", "100000", "--model-type", "linear")
+    try:
+        deadline = time.monotonic() + 60
+        while not artifacts.exists() or not any(artifacts.iterdir()):
+            assert time.monotonic() < deadline, "the run never created its artifacts dir"
+            time.sleep(0.1)
+        ledger = Ledger(_only_run(artifacts) / "ledger.jsonl")
+        _wait_for_process(ledger, "web-ui", timeout=60)
+        time.sleep(1.0)  # let the children get going: they must be stopped, not just unborn
+        run.send_signal(signal.SIGTERM)
+        output, _ = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    resources = ledger.resources()
+    assert {r.name for r in resources if r.kind == "process"} >= {"gcs-emulator", "train",
+                                                                  "model-server", "web-ui"}
+    assert leftovers(resources) == [], output
+    assert "left nothing behind" in output, output
+    summary = json.loads((ledger.path.parent / "summary.json").read_text())
+    assert summary["leftovers"] == []
+
+
+def test_a_failing_train_step_fails_the_run_and_still_tears_down(tmp_path):
+    artifacts = tmp_path / "artifacts"
+    corrupt = tmp_path / "corrupt-mnist"
+    corrupt.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (corrupt / name).write_bytes(b"not gzip at all")
+    run = _pytest_e2e(artifacts, "--data-dir", str(corrupt), "--local-storage", "pvc",
+                      "-k", "test_pipeline_succeeded")
+    output, _ = run.communicate(timeout=300)
+    assert run.returncode == 1, output
+    assert "exited with code" in output and "idx" in output, output
+    run_dir = _only_run(artifacts)
+    resources = Ledger(run_dir / "ledger.jsonl").resources()
+    assert leftovers(resources) == [], output
+    assert (run_dir / "diagnostics" / "ledger.jsonl").exists()
+    assert "left nothing behind" in output

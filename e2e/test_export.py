@@ -11,7 +11,6 @@ from model.contract import (
     SIGNATURE_NAME,
 )
 
-
 # TensorFlow's protos are imported inside the tests: importing TensorFlow costs seconds, and
 # at collection time it would delay the start of training instead of overlapping it.
 

@@ -41,7 +41,9 @@ def _request(array, model_name=MODEL_NAME, key=INPUT_KEY):
 def test_accuracy_on_test_digits(predictions, mnist_test_digits, harness_config, run_artifacts):
     assert len(mnist_test_digits) >= 500
     accuracy = assert_accuracy(
-        predictions.classes, mnist_test_digits.labels, harness_config.min_accuracy,
+        predictions.classes,
+        mnist_test_digits.labels,
+        harness_config.min_accuracy,
         where=f"{run_artifacts}/logs/train.log",
     )
     print(f"gRPC accuracy over {len(mnist_test_digits)} test digits: {accuracy:.4f}")
@@ -86,6 +88,7 @@ def test_unknown_input_key_is_rejected(stub):
 
 def test_unknown_model_is_not_found(stub):
     with pytest.raises(grpc.RpcError) as caught:
-        stub.Predict(_request(np.zeros((1, IMAGE_PIXELS), np.float32), model_name="nope"),
-                     timeout=30)
+        stub.Predict(
+            _request(np.zeros((1, IMAGE_PIXELS), np.float32), model_name="nope"), timeout=30
+        )
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND

@@ -51,9 +51,7 @@ def test_json_prediction_equals_grpc_prediction(ui_url, index, predict_client, m
     assert answer["prediction"] == int(grpc_answer.classes[0])
     assert answer["label"] == int(mnist_test_digits.labels[index])
     assert answer["model_version"] == grpc_answer.model_version
-    assert answer["probabilities"] == pytest.approx(
-        grpc_answer.probabilities[0].tolist(), abs=1e-5
-    )
+    assert answer["probabilities"] == pytest.approx(grpc_answer.probabilities[0].tolist(), abs=1e-5)
 
 
 def test_same_index_is_deterministic(ui_url):

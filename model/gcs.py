@@ -71,4 +71,6 @@ def list_children(uri: str, gcs: storage.Client | None = None) -> list[str]:
         bucket_name, prefix=f"{prefix}/" if prefix else None, delimiter="/"
     )
     list(iterator)  # prefixes fill only once the pages are consumed
-    return sorted(p[len(prefix) :].strip("/") if prefix else p.strip("/") for p in iterator.prefixes)
+    return sorted(
+        p[len(prefix) :].strip("/") if prefix else p.strip("/") for p in iterator.prefixes
+    )

@@ -59,15 +59,19 @@ def test_a_bad_env_twin_is_named(probe, monkeypatch):
     monkeypatch.setenv("MNIST_E2E_PLATFORM", "minikube")
     result = _run(probe)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*'minikube' is not one of local, kind, gke (from env MNIST_E2E_PLATFORM)*"])
+    result.stderr.fnmatch_lines(
+        ["*'minikube' is not one of local, kind, gke (from env MNIST_E2E_PLATFORM)*"]
+    )
 
 
 def test_gke_without_its_settings_fails_before_anything_is_created(probe):
     result = _run(probe, "--platform", "gke")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--platform gke needs --kube-context, --gcp-project, --registry*"])
+    result.stderr.fnmatch_lines(
+        ["*--platform gke needs --kube-context, --gcp-project, --registry*"]
+    )
 
 
 def test_missing_data_dir_is_rejected(tmp_path):
-    with pytest.raises(OptionError, match="--data-dir .* is not a directory"):
+    with pytest.raises(OptionError, match=r"--data-dir .* is not a directory"):
         HarnessConfig(data_dir=tmp_path / "nope").validate()

@@ -19,9 +19,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _pytest_e2e(artifacts: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "pytest", "e2e", "-p", "no:cacheprovider", "-q",
-         "--artifacts-dir", str(artifacts), *args],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "e2e",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--artifacts-dir",
+            str(artifacts),
+            *args,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 
@@ -59,8 +72,12 @@ def test_sigterm_mid_training_tears_everything_down(tmp_path):
         if run.poll() is None:
             run.kill()
     resources = ledger.resources()
-    assert {r.name for r in resources if r.kind == "process"} >= {"gcs-emulator", "train",
-                                                                  "model-server", "web-ui"}
+    assert {r.name for r in resources if r.kind == "process"} >= {
+        "gcs-emulator",
+        "train",
+        "model-server",
+        "web-ui",
+    }
     assert leftovers(resources) == [], output
     assert "left nothing behind" in output, output
     summary = json.loads((ledger.path.parent / "summary.json").read_text())
@@ -71,11 +88,22 @@ def test_a_failing_train_step_fails_the_run_and_still_tears_down(tmp_path):
     artifacts = tmp_path / "artifacts"
     corrupt = tmp_path / "corrupt-mnist"
     corrupt.mkdir()
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+    for name in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ):
         (corrupt / name).write_bytes(b"not gzip at all")
-    run = _pytest_e2e(artifacts, "--data-dir", str(corrupt), "--local-storage", "pvc",
-                      "-k", "test_pipeline_succeeded")
+    run = _pytest_e2e(
+        artifacts,
+        "--data-dir",
+        str(corrupt),
+        "--local-storage",
+        "pvc",
+        "-k",
+        "test_pipeline_succeeded",
+    )
     output, _ = run.communicate(timeout=300)
     assert run.returncode == 1, output
     assert "exited with code" in output and "idx" in output, output

@@ -59,8 +59,12 @@ def test_a_recycled_pid_is_never_signalled(tmp_path):
 
 def test_stopping_twice_is_harmless(tmp_path):
     ledger = Ledger(tmp_path / "ledger.jsonl")
-    processes.start("sleep", [sys.executable, "-c", "import time; time.sleep(60)"],
-                    ledger=ledger, log_path=tmp_path / "p.log")
+    processes.start(
+        "sleep",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        ledger=ledger,
+        log_path=tmp_path / "p.log",
+    )
     (resource,) = ledger.resources()
     assert "stopped" in processes.stop(resource)
     assert "already gone" in processes.stop(resource)

@@ -16,3 +16,6 @@ NUM_CLASSES: Final = 10
 GRPC_PORT: Final = 9000
 REST_PORT: Final = 8500
 UI_PORT: Final = 5000
+
+# The models the training program builds (--tf-model-type), as in the original example.
+MODEL_TYPES: Final = ("cnn", "linear")

@@ -7,6 +7,7 @@ local emulator.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 from google.auth.credentials import AnonymousCredentials
@@ -37,12 +38,19 @@ def client() -> storage.Client:
     return storage.Client()
 
 
-def upload_tree(local_dir: Path, uri: str, gcs: storage.Client | None = None) -> int:
-    """Upload every file under *local_dir* below *uri*; return how many were written."""
+def upload_tree(
+    local_dir: Path, uri: str, gcs: storage.Client | None = None, *, last: Collection[str] = ()
+) -> int:
+    """Upload every file under *local_dir* below *uri*; return how many were written.
+
+    Files whose path relative to *local_dir* is in *last* are uploaded after all others, so
+    a reader that polls for them (TF Serving for ``saved_model.pb``) sees a complete tree.
+    """
     bucket_name, prefix = parse_gs_uri(uri)
     bucket = (gcs or client()).bucket(bucket_name)
     count = 0
-    for path in sorted(p for p in local_dir.rglob("*") if p.is_file()):
+    files = sorted(p for p in local_dir.rglob("*") if p.is_file())
+    for path in sorted(files, key=lambda p: p.relative_to(local_dir).as_posix() in last):
         name = "/".join(filter(None, [prefix, path.relative_to(local_dir).as_posix()]))
         bucket.blob(name).upload_from_filename(str(path))
         count += 1

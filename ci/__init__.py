@@ -1,0 +1,1 @@
+"""CI scripts and configuration; ci.validate holds the offline checks."""

@@ -1,0 +1,1 @@
+"""The pipeline's deploy steps: render the project's manifests for a run, apply them, wait."""

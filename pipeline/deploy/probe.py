@@ -1,0 +1,169 @@
+"""The deploy steps' last word: a real request that the deployed service answers correctly.
+
+For TF Serving, a gRPC ``Predict`` of one all-zero image through the TF Serving protos, whose
+answer must have the contracted outputs; for the web UI, ``GET /readyz`` answering 200. Both
+retry only what means "not up yet" until the deadline, and fail at once on anything else.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+import grpc
+
+from model.contract import (
+    IMAGE_PIXELS,
+    INPUT_KEY,
+    MODEL_NAME,
+    NUM_CLASSES,
+    OUTPUT_CLASSES,
+    OUTPUT_PREDICTIONS,
+    SIGNATURE_NAME,
+)
+from pipeline.deploy.retry import DeployError
+
+if TYPE_CHECKING:
+    from tensorflow_serving.apis import predict_pb2
+
+# gRPC codes that mean "not serving yet", and why.
+RETRYABLE_CODES: Final = {
+    grpc.StatusCode.UNAVAILABLE: "the server is not reachable yet",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "the server did not answer in time",
+    grpc.StatusCode.NOT_FOUND: "the model is not loaded yet",
+}
+RETRY_SECONDS: Final = 2.0
+
+
+def predict_request(model_name: str = MODEL_NAME) -> predict_pb2.PredictRequest:
+    """A PredictRequest for one all-zero 28x28 image, as the contract shapes it."""
+    # Imported here: the TF Serving protos pull in TensorFlow (seconds), which rendering and
+    # the web-ui step do not need.
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+    from tensorflow_serving.apis import predict_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model_name
+    request.model_spec.signature_name = SIGNATURE_NAME
+    request.inputs[INPUT_KEY].CopyFrom(
+        tensor_pb2.TensorProto(
+            dtype=types_pb2.DT_FLOAT,
+            tensor_shape=tensor_shape_pb2.TensorShapeProto(
+                dim=[
+                    tensor_shape_pb2.TensorShapeProto.Dim(size=1),
+                    tensor_shape_pb2.TensorShapeProto.Dim(size=IMAGE_PIXELS),
+                ]
+            ),
+            float_val=[0.0] * IMAGE_PIXELS,
+        )
+    )
+    return request
+
+
+def check_response(response: predict_pb2.PredictResponse) -> int:
+    """The model version of a valid answer to :func:`predict_request`; DeployError otherwise."""
+    outputs = response.outputs
+    missing = {OUTPUT_CLASSES, OUTPUT_PREDICTIONS} - set(outputs)
+    if missing:
+        raise DeployError(
+            f"the model answered without {', '.join(sorted(missing))} (outputs:"
+            f" {', '.join(sorted(outputs)) or 'none'}); the export does not have the contracted"
+            f" {SIGNATURE_NAME} signature"
+        )
+    probabilities = list(outputs[OUTPUT_PREDICTIONS].float_val)
+    classes = list(outputs[OUTPUT_CLASSES].int64_val)
+    if len(probabilities) != NUM_CLASSES or len(classes) != 1:
+        raise DeployError(
+            f"the model answered {len(classes)} classes and {len(probabilities)} probabilities"
+            f" for one image; expected 1 and {NUM_CLASSES}"
+        )
+    if not math.isclose(sum(probabilities), 1.0, abs_tol=1e-3):
+        raise DeployError(f"the model's probabilities sum to {sum(probabilities):.4f}, not 1")
+    return int(response.model_spec.version.value)
+
+
+def predict_once(target: str, timeout: float, model_name: str = MODEL_NAME) -> int:
+    """One real Predict call to *target* (host:port); the model version that answered."""
+    from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+    with grpc.insecure_channel(target) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        response = stub.Predict(predict_request(model_name), timeout=timeout)
+    return check_response(response)
+
+
+def wait_for_prediction(
+    target: str,
+    deadline: float,
+    *,
+    model_name: str = MODEL_NAME,
+    log: Callable[[str], None] = print,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Retry :func:`predict_once` while the server is not up yet; the version that answered."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return predict_once(
+                target, timeout=min(10.0, max(1.0, deadline - clock())), model_name=model_name
+            )
+        except grpc.RpcError as exc:
+            code = exc.code()
+            reason = RETRYABLE_CODES.get(code)
+            if reason is None:
+                raise DeployError(
+                    f"'predict on {target}' failed: {code.name}: {exc.details()}"
+                ) from exc
+            if clock() + RETRY_SECONDS > deadline:
+                raise DeployError(
+                    f"'predict on {target}' unsuccessful after {attempt} attempts before the"
+                    f" deadline: {code.name}: {exc.details()} ({reason})"
+                ) from exc
+            log(f"'predict on {target}' attempt {attempt}: {code.name} ({reason}); retrying")
+            sleep(RETRY_SECONDS)
+
+
+def get_status(url: str, timeout: float) -> int:
+    """The HTTP status of ``GET url`` (error statuses included, not raised)."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 -- checked above
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def wait_for_http(
+    url: str,
+    deadline: float,
+    *,
+    log: Callable[[str], None] = print,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Return once ``GET url`` answers 200; retry refusals, timeouts and 5xx until *deadline*."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            status = get_status(url, timeout=min(10.0, max(1.0, deadline - clock())))
+            if status == 200:
+                return
+            if status < 500:
+                raise DeployError(f"'GET {url}' answered {status}; expected 200")
+            outcome = f"HTTP {status}"
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            outcome = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+        if clock() + RETRY_SECONDS > deadline:
+            raise DeployError(
+                f"'GET {url}' unsuccessful after {attempt} attempts before the deadline: {outcome}"
+            )
+        log(f"'GET {url}' attempt {attempt}: {outcome}; retrying")
+        sleep(RETRY_SECONDS)

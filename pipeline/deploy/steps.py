@@ -1,0 +1,170 @@
+"""The two deploy steps, each in the order a person would do it by hand.
+
+serve: check the export has a version → apply TF Serving's objects → wait for the rollout
+→ a real gRPC prediction. web-ui: apply the web UI's objects → wait → ``GET /readyz``. One
+deadline covers a whole step; every failure names its cause.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kubernetes.client import ApiClient
+
+from model.contract import GRPC_PORT
+from pipeline.deploy import probe, render, retry
+from pipeline.deploy.apply import apply, resource_path
+from pipeline.deploy.rollout import RolloutStatus, State
+from pipeline.deploy.wait import wait_for_rollout
+
+WEB_UI_SERVICE_PORT = 80
+
+
+class RolloutFailed(retry.DeployError):
+    """A Deployment's rollout failed or timed out; ``status`` says how."""
+
+    def __init__(self, status: RolloutStatus) -> None:
+        super().__init__(f"rollout failed ({status.reason}): {status.message}")
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What the serve step deploys, and how long it may take."""
+
+    overlay: str
+    namespace: str
+    run_id: str
+    model_base_path: str
+    pvc_name: str = render.PVC_NAME
+    image: str = render.TF_SERVING_IMAGE
+    gcp_service_account: str = ""
+    gcp_secret: str = ""
+    timeout_seconds: float = 600.0
+    # Check the export before deploying (the step must see it: PVC mounted, or GCS access).
+    preflight: bool = True
+    # Where to send the final prediction; None: the Service's in-cluster address.
+    probe_target: str | None = None
+
+
+@dataclass(frozen=True)
+class WebUiSettings:
+    """What the web-ui step deploys, and how long it may take."""
+
+    overlay: str
+    namespace: str
+    run_id: str
+    image: str
+    model_server: str
+    service_type: str = "ClusterIP"
+    timeout_seconds: float = 600.0
+    # Where to ask /readyz; None: the Service's in-cluster URL.
+    probe_url: str | None = None
+
+
+def serving_address(namespace: str) -> str:
+    """TF Serving's gRPC address inside the cluster (what the web UI is configured with)."""
+    return f"{render.SERVING_NAME}.{namespace}.svc:{GRPC_PORT}"
+
+
+def web_ui_url(namespace: str) -> str:
+    """The web UI's URL inside the cluster."""
+    return f"http://{render.WEB_UI_NAME}.{namespace}.svc:{WEB_UI_SERVICE_PORT}"
+
+
+def check_export(model_base_path: str) -> list[int]:
+    """The SavedModel versions under *model_base_path*; DeployError if there are none.
+
+    TF Serving would start anyway and wait for a version forever; saying so now is kinder.
+    """
+    from model import versions  # imports google-cloud-storage, needed only here
+
+    try:
+        found = versions.versions(versions.existing(model_base_path))
+    except Exception as exc:  # any storage error: say where we looked
+        raise retry.DeployError(f"cannot list the export {model_base_path}: {exc}") from exc
+    if not found:
+        raise retry.DeployError(
+            f"no model version under {model_base_path} (expected <version>/saved_model.pb):"
+            " did the train step export there, and is the PVC mounted at /mnt in this step?"
+        )
+    return found
+
+
+def apply_all(
+    api_client: ApiClient, objects: list[render.Obj], deadline: float, log: Callable[[str], None]
+) -> None:
+    """Server-side apply each object in order, retrying transient API errors."""
+    for obj in objects:
+        retry.call(
+            f"apply {obj['kind']} {obj['metadata']['namespace']}/{obj['metadata']['name']}",
+            lambda obj=obj: apply(api_client, obj),
+            deadline,
+            log=log,
+        )
+        log(f"applied {resource_path(obj)}")
+
+
+def serve(
+    settings: ServeSettings,
+    api_client: ApiClient,
+    *,
+    log: Callable[[str], None] = print,
+    clock: Callable[[], float] = time.monotonic,
+) -> str:
+    """Deploy TF Serving for the run and wait until it predicts; its in-cluster address."""
+    deadline = clock() + settings.timeout_seconds
+    objects = render.serving_objects(
+        settings.overlay,
+        namespace=settings.namespace,
+        run_id=settings.run_id,
+        model_base_path=settings.model_base_path,
+        image=settings.image,
+        pvc_name=settings.pvc_name,
+        gcp_service_account=settings.gcp_service_account,
+        gcp_secret=settings.gcp_secret,
+    )
+    if settings.preflight:
+        found = check_export(settings.model_base_path)
+        log(f"export {settings.model_base_path} has versions {found}; serving {max(found)}")
+    apply_all(api_client, objects, deadline, log)
+    status = wait_for_rollout(
+        api_client, settings.namespace, render.SERVING_NAME, deadline, log=log, clock=clock
+    )
+    if status.state is not State.COMPLETE:
+        raise RolloutFailed(status)
+    address = serving_address(settings.namespace)
+    version = probe.wait_for_prediction(settings.probe_target or address, deadline, log=log)
+    log(f"TF Serving at {address} predicts with model version {version}")
+    return address
+
+
+def web_ui(
+    settings: WebUiSettings,
+    api_client: ApiClient,
+    *,
+    log: Callable[[str], None] = print,
+    clock: Callable[[], float] = time.monotonic,
+) -> str:
+    """Deploy the web UI for the run and wait until it is ready; its in-cluster URL."""
+    deadline = clock() + settings.timeout_seconds
+    objects = render.web_ui_objects(
+        settings.overlay,
+        namespace=settings.namespace,
+        run_id=settings.run_id,
+        image=settings.image,
+        model_server=settings.model_server,
+        service_type=settings.service_type,
+    )
+    apply_all(api_client, objects, deadline, log)
+    status = wait_for_rollout(
+        api_client, settings.namespace, render.WEB_UI_NAME, deadline, log=log, clock=clock
+    )
+    if status.state is not State.COMPLETE:
+        raise RolloutFailed(status)
+    url = web_ui_url(settings.namespace)
+    probe.wait_for_http(f"{settings.probe_url or url}/readyz", deadline, log=log)
+    log(f"web UI at {url} is ready")
+    return url

@@ -1,0 +1,134 @@
+"""The MNIST pipeline: train → serve → web-ui, for on-prem (PVC) or GCP (GCS), one function.
+
+The platform is a compile-time choice. On-prem, the train and serve steps mount the model
+PVC at /mnt (kfp-kubernetes ``mount_pvc``; serve reads it to check the export before
+deploying). The steps run where KFP runs them (``kubeflow`` on KFP standalone) while TF
+Serving runs in the ``namespace`` parameter's namespace, so the harness provides a PVC of
+``pvc_name`` in both, over one volume (pipeline/deploy/render.py ``storage_objects``). On
+GCP nothing is mounted: the export is ``gs://…``, reached by workload identity (the
+pipeline's service account, and the tf-serving account annotated with
+``gcp_service_account``), or, compiled with a ``gcp_secret``, with the key in that Secret.
+"""
+
+# No `from __future__ import annotations`: KFP reads the pipeline function's annotations as
+# types, and string annotations would turn every parameter into an artifact.
+from typing import Final
+
+from kfp import dsl, kubernetes
+from kfp.dsl.graph_component import GraphComponent
+
+from pipeline import components
+from pipeline.deploy import render
+
+PLATFORMS: Final = ("onprem", "gcp")
+OVERLAY: Final = {"onprem": "kind", "gcp": "gke"}
+# The image every step runs in; `python -m pipeline.compile --image` sets the real one.
+DEFAULT_IMAGE: Final = "mnist-e2e:dev"
+MOUNT_PATH: Final = render.MODEL_MOUNT
+DEFAULT_EXPORT: Final = {"onprem": f"{MOUNT_PATH}/export", "gcp": ""}
+EXPORT_PREFIX: Final = {"onprem": f"{MOUNT_PATH}/", "gcp": "gs://"}
+GCP_KEY_DIR: Final = render.GCP_CREDENTIALS_DIR
+
+# What the train step may use: TensorFlow on CPU, the CNN's batch of 100 digits.
+TRAIN_RESOURCES: Final = {"cpu_request": "1", "memory_request": "2Gi", "memory_limit": "4Gi"}
+
+
+def build_pipeline(
+    platform: str = "onprem", image: str = DEFAULT_IMAGE, gcp_secret: str = ""
+) -> GraphComponent:
+    """The pipeline for *platform* (onprem or gcp), its steps running in *image*."""
+    if platform not in PLATFORMS:
+        raise ValueError(f"platform {platform!r} is not one of {', '.join(PLATFORMS)}")
+    render.check_image(image)
+    if gcp_secret and platform != "gcp":
+        raise ValueError("gcp_secret is for --platform gcp; on-prem the model is on a PVC")
+    overlay = OVERLAY[platform]
+    train_op = components.make_train(image)
+    serve_op = components.make_serve(image, overlay, gcp_secret)
+    web_ui_op = components.make_web_ui(image, overlay)
+
+    @dsl.pipeline(
+        name=f"mnist-e2e-{platform}",
+        description="Train an MNIST model, serve it with TF Serving, and deploy the web UI"
+        f" ({'model on a PVC' if platform == 'onprem' else 'model in GCS'}).",
+    )
+    def mnist_pipeline(
+        namespace: str,
+        model_export_dir: str = DEFAULT_EXPORT[platform],
+        train_steps: int = 200,
+        learning_rate: float = 0.01,
+        batch_size: int = 100,
+        model_type: str = "cnn",
+        data_dir: str = "",
+        pvc_name: str = render.PVC_NAME,
+        run_id: str = "",
+        image: str = image,
+        serving_image: str = render.TF_SERVING_IMAGE,
+        service_type: str = "ClusterIP",
+        gcp_service_account: str = "",
+        deploy_timeout_seconds: int = 600,
+    ) -> None:
+        """Train → serve → web-ui in *namespace*.
+
+        namespace: where TF Serving and the web UI are deployed (RBAC must allow it).
+        model_export_dir: on-prem a path under /mnt (the PVC), on GCP gs://BUCKET/PREFIX.
+        data_dir: MNIST IDX files (downloaded there if missing); "" = the image's sample.
+        pvc_name: the model PVC (on-prem only), in KFP's namespace and in *namespace*.
+        run_id: value of the mnist-e2e/run-id label; "" = the namespace.
+        image: the web UI's image (the steps' own image is fixed when compiling).
+        gcp_service_account: Google account TF Serving reads GCS as (GCP, workload identity).
+        """
+        trained = train_op(
+            model_export_dir=model_export_dir,
+            train_steps=train_steps,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            model_type=model_type,
+            data_dir=data_dir,
+            export_dir_prefix=EXPORT_PREFIX[platform],
+        )
+        trained.set_display_name("train")
+        trained.set_cpu_request(TRAIN_RESOURCES["cpu_request"])
+        trained.set_memory_request(TRAIN_RESOURCES["memory_request"])
+        trained.set_memory_limit(TRAIN_RESOURCES["memory_limit"])
+
+        # Data dependencies order the steps: serve needs the export dir train wrote, web-ui
+        # the address serve deployed.
+        served = serve_op(
+            namespace=namespace,
+            run_id=run_id,
+            model_base_path=trained.outputs["export_dir"],
+            pvc_name=pvc_name,
+            serving_image=serving_image,
+            gcp_service_account=gcp_service_account,
+            timeout_seconds=deploy_timeout_seconds,
+        )
+        served.set_display_name("serve")
+        ui = web_ui_op(
+            namespace=namespace,
+            run_id=run_id,
+            image=image,
+            model_server=served.outputs["model_server"],
+            service_type=service_type,
+            timeout_seconds=deploy_timeout_seconds,
+        )
+        ui.set_display_name("web-ui")
+
+        # Every run must really train and deploy: a cached step would skip both.
+        for task in (trained, served, ui):
+            task.set_caching_options(False)
+        if platform == "onprem":
+            for task in (trained, served):
+                kubernetes.mount_pvc(task, pvc_name=pvc_name, mount_path=MOUNT_PATH)
+        elif gcp_secret:
+            for task in (trained, served):
+                kubernetes.use_secret_as_volume(
+                    task, secret_name=gcp_secret, mount_path=GCP_KEY_DIR
+                )
+                task.set_env_variable("GOOGLE_APPLICATION_CREDENTIALS", f"{GCP_KEY_DIR}/key.json")
+
+    return mnist_pipeline
+
+
+# The on-prem pipeline with the default image, for `from pipeline.pipeline import mnist_pipeline`.
+mnist_pipeline: Final = build_pipeline()

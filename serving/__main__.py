@@ -1,0 +1,36 @@
+"""``python -m serving --port 9000 --rest_api_port 8500 --model_name mnist --model_base_path P``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from serving.flags import parse
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the flags, serve until SIGTERM or SIGINT, return the exit code."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    # First thing, so a signal during the seconds-long TensorFlow import still ends cleanly.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    flags = parse(sys.argv[1:] if argv is None else argv, os.environ)
+    # TensorFlow's C++ start-up chatter (CPU features, oneDNN) hides the server's own lines.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from serving.server import serve  # imports TensorFlow: only once the flags are good
+
+    if stop.is_set():
+        return 0
+    return serve(flags, stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

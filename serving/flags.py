@@ -1,0 +1,124 @@
+"""The command line: ``tensorflow_model_server``'s own flags, so one command line fits both.
+
+The local platform builds one argv for either binary, so the flag names, defaults and meaning
+are TF Serving's. Two differences, both additions: ``--flag value`` is accepted beside
+``--flag=value`` (TF Serving's parser takes only the latter), and the poll interval may be a
+fraction of a second (tests poll every 0.2 s; TF Serving takes whole seconds). The bind
+address is not a flag, because ``tensorflow_model_server`` has none: it comes from the
+environment variable ``MNIST_SERVING_HOST`` (default ``0.0.0.0``, TF Serving's own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, NoReturn
+
+HOST_ENV: Final = "MNIST_SERVING_HOST"
+DEFAULT_HOST: Final = "0.0.0.0"  # TF Serving listens on every interface too
+MAX_PORT: Final = 65535
+
+
+@dataclass(frozen=True)
+class ServerFlags:
+    """What the server was asked to do, checked."""
+
+    port: int
+    rest_api_port: int
+    model_name: str
+    model_base_path: str
+    file_system_poll_wait_seconds: float
+    host: str = DEFAULT_HOST
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse's own text ("unrecognized arguments: --foo") plus what is accepted.
+        self.print_usage()
+        self.exit(
+            2,
+            f"{self.prog}: error: {message}\n"
+            "(the embedded model server takes tensorflow_model_server's flags: --port,"
+            " --rest_api_port, --model_name, --model_base_path,"
+            " --file_system_poll_wait_seconds)\n",
+        )
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{value} is not a port in 0..{MAX_PORT}")
+    return value
+
+
+def _poll_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not allowed; give 0 (poll once, at start) or a positive interval"
+        )
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with TF Serving's flag names, defaults and help."""
+    parser = _Parser(
+        prog="python -m serving",
+        description="Embedded TF Serving stand-in: serves the newest SavedModel version.",
+        allow_abbrev=False,  # TF Serving matches flag names exactly
+    )
+    parser.add_argument(
+        "--port", type=_port, default=8500, help="gRPC port (default 8500, as TF Serving)"
+    )
+    parser.add_argument(
+        "--rest_api_port",
+        type=_port,
+        default=0,
+        help="REST API port; 0 (the default) turns the REST API off",
+    )
+    parser.add_argument(
+        "--model_name", default="default", help="name clients put in model_spec.name"
+    )
+    parser.add_argument(
+        "--model_base_path",
+        default="",
+        help="directory or gs://bucket/prefix holding <int version>/saved_model.pb",
+    )
+    parser.add_argument(
+        "--file_system_poll_wait_seconds",
+        type=_poll_seconds,
+        default=1.0,
+        help="seconds between polls of the base path for new versions; 0 polls once",
+    )
+    return parser
+
+
+def parse(argv: Sequence[str], environ: Mapping[str, str]) -> ServerFlags:
+    """Parse *argv* (without the program name); exit 2 with a clear message if it is wrong."""
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    if not args.model_base_path:
+        parser.error("--model_base_path is required (a directory or gs://bucket/prefix)")
+    if not args.model_name:
+        parser.error("--model_name must not be empty")
+    if args.rest_api_port and args.rest_api_port == args.port:
+        parser.error(
+            f"--rest_api_port {args.rest_api_port} is the same as --port; give them different"
+            " ports, or --rest_api_port=0 to turn REST off"
+        )
+    return ServerFlags(
+        port=args.port,
+        rest_api_port=args.rest_api_port,
+        model_name=args.model_name,
+        model_base_path=args.model_base_path,
+        file_system_poll_wait_seconds=args.file_system_poll_wait_seconds,
+        host=environ.get(HOST_ENV) or DEFAULT_HOST,
+    )

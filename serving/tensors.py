@@ -1,0 +1,163 @@
+"""Request tensors in, response tensors out: checked against the signature, converted like TF Serving.
+
+Every check raises INVALID_ARGUMENT with a message that names the input, what the signature
+expects and what came, so a client can fix its request; none of them can take the server
+down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Final
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
+
+from serving.errors import invalid_argument
+
+# TF Serving answers with the typed repeated fields (Tensor::AsProtoField), not
+# tensor_content, and clients read them directly (e.g. ``outputs["predictions"].float_val``);
+# tf.make_tensor_proto would write tensor_content, which those clients see as empty.
+_TYPED_FIELDS: Final = {
+    np.dtype(np.float32): (types_pb2.DT_FLOAT, "float_val"),
+    np.dtype(np.float64): (types_pb2.DT_DOUBLE, "double_val"),
+    np.dtype(np.int32): (types_pb2.DT_INT32, "int_val"),
+    np.dtype(np.int64): (types_pb2.DT_INT64, "int64_val"),
+    np.dtype(np.bool_): (types_pb2.DT_BOOL, "bool_val"),
+}
+
+
+def dtype_name(dtype: int) -> str:
+    """``DT_FLOAT`` for types_pb2.DT_FLOAT, as TF Serving prints dtypes."""
+    return types_pb2.DataType.Name(dtype) if dtype in types_pb2.DataType.values() else str(dtype)
+
+
+def shape_text(dims: Sequence[int] | None) -> str:
+    """``[-1, 784]``; ``<unknown rank>`` for None."""
+    return "<unknown rank>" if dims is None else f"[{', '.join(str(d) for d in dims)}]"
+
+
+def signature_dims(info: meta_graph_pb2.TensorInfo) -> list[int] | None:
+    """The shape a signature declares for an input (-1 = any size), or None if rank unknown."""
+    if info.tensor_shape.unknown_rank:
+        return None
+    return [d.size for d in info.tensor_shape.dim]
+
+
+def check_input_keys(sent: Collection[str], signature: meta_graph_pb2.SignatureDef) -> None:
+    """The request's input names must be exactly the signature's (TF Serving's message)."""
+    expected = set(signature.inputs)
+    if set(sent) == expected:
+        return
+    extra = sorted(set(sent) - expected)
+    missing = sorted(expected - set(sent))
+    raise invalid_argument(
+        f"input size does not match signature: {len(sent)}!={len(expected)}"
+        f" len({{{','.join(sorted(sent))}}}) != len({{{','.join(sorted(expected))}}})."
+        f" Sent extra: {{{','.join(extra)}}}. Missing but required: {{{','.join(missing)}}}."
+    )
+
+
+def check_shape(
+    name: str, shape: Sequence[int], info: meta_graph_pb2.TensorInfo, signature_name: str
+) -> None:
+    """*shape* (of input *name*) must fit the signature's shape, dimension by dimension."""
+    expected = signature_dims(info)
+    if expected is None:
+        return
+    fits = len(shape) == len(expected) and all(
+        want < 0 or got == want for got, want in zip(shape, expected, strict=True)
+    )
+    if not fits:
+        raise invalid_argument(
+            f"input {name!r} has shape {shape_text(shape)} but signature {signature_name!r}"
+            f" expects {shape_text(expected)} (-1: any size); reshape the input to match"
+        )
+
+
+def input_array(
+    name: str,
+    proto: tensor_pb2.TensorProto,
+    info: meta_graph_pb2.TensorInfo,
+    signature_name: str,
+) -> np.ndarray:
+    """The numpy value of request tensor *proto* for input *name*, checked against *info*."""
+    if proto.dtype != info.dtype:
+        raise invalid_argument(
+            f"input {name!r} has dtype {dtype_name(proto.dtype)} but signature"
+            f" {signature_name!r} expects {dtype_name(info.dtype)}; send"
+            f" {dtype_name(info.dtype)} values"
+        )
+    if proto.tensor_shape.unknown_rank:
+        raise invalid_argument(f"input {name!r} has no shape; a request tensor needs one")
+    shape = [d.size for d in proto.tensor_shape.dim]
+    if any(size < 0 for size in shape):
+        raise invalid_argument(
+            f"input {name!r} has shape {shape_text(shape)}; a request tensor's shape must be"
+            " fully defined (no -1)"
+        )
+    check_shape(name, shape, info, signature_name)
+    try:
+        return tf.make_ndarray(proto)
+    except (ValueError, TypeError) as exc:
+        raise invalid_argument(
+            f"input {name!r}: its values do not fill its shape {shape_text(shape)}: {exc}"
+        ) from exc
+
+
+def request_arrays(
+    inputs: Mapping[str, tensor_pb2.TensorProto],
+    signature: meta_graph_pb2.SignatureDef,
+    signature_name: str,
+) -> dict[str, np.ndarray]:
+    """All request tensors as numpy arrays, after every check passed."""
+    check_input_keys(list(inputs), signature)
+    return {
+        key: input_array(key, proto, signature.inputs[key], signature_name)
+        for key, proto in inputs.items()
+    }
+
+
+def json_array(
+    name: str, value: object, info: meta_graph_pb2.TensorInfo, signature_name: str
+) -> np.ndarray:
+    """The numpy value of a REST (JSON) input, converted to the signature's dtype and checked."""
+    dtype = tf.dtypes.as_dtype(info.dtype).as_numpy_dtype
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        raise invalid_argument(
+            f"input {name!r}: JSON value is not a rectangular list of numbers of type"
+            f" {dtype_name(info.dtype)}: {exc}"
+        ) from exc
+    check_shape(name, array.shape, info, signature_name)
+    return array
+
+
+def json_arrays(
+    values: Mapping[str, object], signature: meta_graph_pb2.SignatureDef, signature_name: str
+) -> dict[str, np.ndarray]:
+    """All REST inputs (name → JSON value) as numpy arrays, after every check passed."""
+    check_input_keys(list(values), signature)
+    return {
+        key: json_array(key, value, signature.inputs[key], signature_name)
+        for key, value in values.items()
+    }
+
+
+def output_proto(array: np.ndarray) -> tensor_pb2.TensorProto:
+    """A response TensorProto with dtype, shape and the typed value field, as TF Serving sends."""
+    typed = _TYPED_FIELDS.get(array.dtype)
+    if typed is None:
+        return tf.make_tensor_proto(array)
+    dtype, field = typed
+    proto = tensor_pb2.TensorProto(
+        dtype=dtype,
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(
+            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in array.shape]
+        ),
+    )
+    getattr(proto, field).extend(array.ravel().tolist())
+    return proto

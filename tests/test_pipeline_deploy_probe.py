@@ -1,0 +1,177 @@
+"""The readiness calls, for real: gRPC Predict against a PredictionService on a socket, and
+HTTP GET against a server on a socket."""
+
+import threading
+from concurrent import futures
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import grpc
+import pytest
+
+from model.contract import IMAGE_PIXELS, INPUT_KEY, MODEL_NAME, SIGNATURE_NAME
+from pipeline.deploy import probe
+from pipeline.deploy.retry import DeployError
+
+
+def no_sleep(_seconds):
+    pass
+
+
+# -- gRPC (the TF Serving protos import TensorFlow: seconds, hence slow) --------------------
+
+
+@pytest.fixture
+def prediction_server():
+    """A real gRPC PredictionService on loopback that answers from a script of behaviours."""
+    from tensorflow_serving.apis import (
+        predict_pb2,
+        prediction_service_pb2_grpc,
+    )
+
+    script = []
+    received = []
+
+    class Servicer(prediction_service_pb2_grpc.PredictionServiceServicer):
+        def Predict(self, request, context):
+            received.append(request)
+            behaviour = script.pop(0) if len(script) > 1 else script[0]
+            if isinstance(behaviour, grpc.StatusCode):
+                context.abort(behaviour, f"scripted {behaviour.name}")
+            response = predict_pb2.PredictResponse()
+            response.model_spec.name = request.model_spec.name
+            response.model_spec.version.value = 7
+            if behaviour == "ok":
+                response.outputs["classes"].int64_val.append(3)
+                response.outputs["predictions"].float_val.extend([0.1] * 10)
+            elif behaviour == "no-classes":
+                response.outputs["predictions"].float_val.extend([0.1] * 10)
+            elif behaviour == "not-softmax":
+                response.outputs["classes"].int64_val.append(3)
+                response.outputs["predictions"].float_val.extend([0.5] * 10)
+            return response
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Servicer(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield f"127.0.0.1:{port}", script, received
+    finally:
+        server.stop(grace=None)
+
+
+@pytest.mark.slow
+def test_predict_sends_one_zero_image_under_the_contract(prediction_server):
+    target, script, received = prediction_server
+    script.append("ok")
+    assert probe.predict_once(target, timeout=5) == 7
+    (request,) = received
+    assert request.model_spec.name == MODEL_NAME
+    assert request.model_spec.signature_name == SIGNATURE_NAME
+    tensor = request.inputs[INPUT_KEY]
+    assert [d.size for d in tensor.tensor_shape.dim] == [1, IMAGE_PIXELS]
+    assert list(tensor.float_val) == [0.0] * IMAGE_PIXELS
+
+
+@pytest.mark.slow
+def test_not_serving_yet_is_retried(prediction_server):
+    target, script, _ = prediction_server
+    script.extend([grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE, "ok"])
+    logs = []
+    version = probe.wait_for_prediction(target, deadline=1e12, log=logs.append, sleep=no_sleep)
+    assert version == 7
+    assert len(logs) == 2
+    assert "NOT_FOUND (the model is not loaded yet)" in logs[0]
+    assert "UNAVAILABLE" in logs[1]
+
+
+@pytest.mark.slow
+def test_invalid_argument_is_fatal_at_once(prediction_server):
+    target, script, received = prediction_server
+    script.append(grpc.StatusCode.INVALID_ARGUMENT)
+    with pytest.raises(DeployError, match="INVALID_ARGUMENT"):
+        probe.wait_for_prediction(target, deadline=1e12, log=print, sleep=no_sleep)
+    assert len(received) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [("no-classes", "without classes"), ("not-softmax", "sum to 5.0000")],
+)
+def test_answers_off_contract_are_fatal(prediction_server, behaviour, message):
+    target, script, _ = prediction_server
+    script.append(behaviour)
+    with pytest.raises(DeployError, match=message):
+        probe.predict_once(target, timeout=5)
+
+
+@pytest.mark.slow
+def test_nothing_listening_gives_up_at_the_deadline():
+    clock = iter(range(100)).__next__
+    with pytest.raises(DeployError, match=r"unsuccessful after \d+ attempts .*UNAVAILABLE"):
+        probe.wait_for_prediction(
+            "127.0.0.1:1", deadline=6, log=lambda _m: None, clock=clock, sleep=no_sleep
+        )
+
+
+# -- HTTP ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on loopback answering GET with a script of status codes."""
+    script = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            code = script.pop(0) if len(script) > 1 else script[0]
+            self.send_response(code)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", script
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_ready_after_503s(http_server):
+    url, script = http_server
+    script.extend([503, 503, 200])
+    logs = []
+    probe.wait_for_http(f"{url}/readyz", deadline=1e12, log=logs.append, sleep=no_sleep)
+    assert len(logs) == 2
+    assert "HTTP 503" in logs[0]
+
+
+def test_a_404_is_fatal(http_server):
+    url, script = http_server
+    script.append(404)
+    with pytest.raises(DeployError, match="answered 404; expected 200"):
+        probe.wait_for_http(f"{url}/readyz", deadline=1e12, sleep=no_sleep)
+
+
+def test_refused_connections_give_up_at_the_deadline():
+    clock = iter(range(100)).__next__
+    with pytest.raises(DeployError, match="unsuccessful after"):
+        probe.wait_for_http(
+            "http://127.0.0.1:1/readyz",
+            deadline=5,
+            log=lambda _m: None,
+            clock=clock,
+            sleep=no_sleep,
+        )
+
+
+def test_only_http_urls():
+    with pytest.raises(ValueError, match="http"):
+        probe.get_status("file:///etc/passwd", timeout=1)

@@ -39,6 +39,7 @@ RUNTIME_ROOTS: Final = (
     "pillow",
     "tensorflow",
     "tensorflow-serving-api",
+    "waitress",
 )
 # The repo's top-level packages the image copies (see the Dockerfile's COPY lines).
 SHIPPED_PACKAGES: Final = ("model", "pipeline", "serving", "web_ui")

@@ -1,0 +1,79 @@
+"""``python -m benchmarks [NAME [options]]``: run one benchmark, or all of them in turn.
+
+Each prints a table and writes ``<out>/NAME.json`` (default ``artifacts/benchmarks/``).
+Run from the repository root, on an otherwise idle machine: they measure wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.report import DEFAULT_OUT, write_json
+
+BENCHMARKS = {
+    "phases": "the local e2e run phase by phase, median of several runs",
+    "training": "training steps/s and images/s (cnn, linear) against the machine's FLOP rate",
+    "serving": "gRPC Predict latency and throughput vs a direct SavedModel call",
+    "ui": "warm web UI latency: page, JSON prediction, digit image",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: a sub-command per benchmark, none for all of them."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Measure where the time goes. Without a name, runs every benchmark.",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"directory for the JSON results (default {DEFAULT_OUT})",
+    )
+    names = parser.add_subparsers(dest="name", metavar="NAME")
+    for name, help_text in BENCHMARKS.items():
+        sub = names.add_parser(name, help=help_text, description=help_text)
+        _module(name).add_arguments(sub)
+    return parser
+
+
+def _module(name: str):  # noqa: ANN202 - a benchmark module
+    return importlib.import_module(f"benchmarks.{name}")
+
+
+def run_one(name: str, args: argparse.Namespace) -> Path:
+    """Run benchmark *name*; print its table; write its JSON; return the JSON's path."""
+    print(f"== {name}: {BENCHMARKS[name]}", flush=True)
+    started = time.perf_counter()
+    table, results = _module(name).run(args)
+    elapsed = time.perf_counter() - started
+    path = write_json(name, {**results, "benchmark_seconds": elapsed}, args.out)
+    print(table)
+    print(f"({elapsed:.0f}s; JSON: {path})\n", flush=True)
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark(s) named on the command line; return the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.name:
+        run_one(args.name, args)
+        return 0
+    for name in BENCHMARKS:
+        # Each benchmark with its own defaults, as `python -m benchmarks NAME` would run it.
+        defaults = parser.parse_args([name])
+        defaults.out = args.out
+        run_one(name, defaults)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""stub."""
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    pass

@@ -1,0 +1,31 @@
+"""The MNIST web UI: a test digit, its truth, the model server's prediction and ten bars."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from web_ui.config import UiConfig
+from web_ui.digits import DigitSet
+from web_ui.servers import ModelServers
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment (or *test_config*: a ``UiConfig`` under "UI").
+
+    Fails at once, naming the variable or file, when the configuration or the MNIST test
+    files are wrong: a UI that cannot show a digit should not start.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(test_config or {})
+    ui_config: UiConfig = app.config.get("UI") or UiConfig.from_env()
+    app.config["UI"] = ui_config
+    DigitSet.load(ui_config.data_dir).init_app(app)
+    ModelServers(ui_config).init_app(app)
+
+    from web_ui import views
+
+    app.register_blueprint(views.bp)
+    return app

@@ -26,6 +26,7 @@ BATCHES = (1, 100)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls", type=int, default=300, help="timed calls per case (300)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (5)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed calls first (20)")
     parser.add_argument(
         "--threads", type=int, default=4, help="concurrent callers for throughput (4)"
@@ -45,6 +46,22 @@ def time_calls(call: Callable[[], object], calls: int, warmup: int) -> list[floa
         started = time.perf_counter()
         call()
         durations.append(time.perf_counter() - started)
+    return durations
+
+
+def interleaved(
+    calls_by_path: dict[str, Callable[[], object]], calls: int, warmup: int, rounds: int
+) -> dict[str, list[float]]:
+    """Durations per path, measured in *rounds* alternating rounds.
+
+    Alternating spreads any drift of a shared machine (clock boost, a noisy neighbour) over
+    every path instead of charging it to whichever ran last.
+    """
+    durations: dict[str, list[float]] = {path: [] for path in calls_by_path}
+    per_round = max(1, calls // rounds)
+    for number in range(rounds):
+        for path, call in calls_by_path.items():
+            durations[path] += time_calls(call, per_round, warmup if number == 0 else 0)
     return durations
 
 
@@ -125,8 +142,9 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             }
             if client is not None:
                 paths["grpc via PredictClient"] = _client_call(client, inputs)
+            durations = interleaved(paths, args.calls, args.warmup, args.rounds)
             for how, call in paths.items():
-                latency = Latency.of(time_calls(call, args.calls, args.warmup))
+                latency = Latency.of(durations[how])
                 rate = throughput(call, args.threads, args.seconds)
                 cases.append(
                     {

@@ -72,3 +72,56 @@ def run_train_locally(
         except RuntimeError as exc:  # kfp.local's failure for a failed task
             raise LocalTrainError(f"the train component failed under kfp.local: {exc}") from exc
     return float(result.output)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipeline.local_run``: the train component under kfp.local, as the local
+    platform's train step; writes ``{"accuracy", "version", "export_dir"}`` to --metrics-path.
+    """
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.local_run",
+        description="Run the pipeline's train component on this machine through kfp.local.",
+    )
+    parser.add_argument("--export-dir", required=True, help="a local path or gs:// URI")
+    parser.add_argument("--data-dir", default=None, help="MNIST IDX files (default: the sample)")
+    parser.add_argument("--model-type", default="cnn", choices=("cnn", "linear"))
+    parser.add_argument("--train-steps", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--learning-rate", type=float, default=0.01)
+    parser.add_argument("--pipeline-root", default=None, help="where kfp.local keeps outputs")
+    parser.add_argument("--metrics-path", required=True, type=Path, help="JSON written here")
+    args = parser.parse_args(argv)
+
+    from model import versions
+
+    try:
+        accuracy = run_train_locally(
+            args.export_dir,
+            args.data_dir,
+            args.train_steps,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            model_type=args.model_type,
+            pipeline_root=args.pipeline_root,
+        )
+    except LocalTrainError as exc:
+        print(f"pipeline.local_run: {exc}", file=sys.stderr)
+        return 1
+    # The export base belonged to this run alone, so its newest version is the one trained.
+    version = max(versions.versions(versions.existing(args.export_dir)))
+    args.metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    args.metrics_path.write_text(
+        json.dumps({"accuracy": accuracy, "version": version, "export_dir": args.export_dir})
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"pipeline.local_run: accuracy {accuracy:.4f}, version {version}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -244,3 +244,7 @@ def test_the_cli_refuses_to_start_without_a_model_server() -> None:
     )
     assert done.returncode == 2, done.stderr
     assert "MNIST_UI_MODEL_SERVERS: 'nowhere' (for 'default') is not host:port" in done.stderr
+
+
+def test_browsers_asking_for_an_icon_get_no_content(model_server) -> None:
+    assert _client({"local": model_server.target}).get("/favicon.ico").status_code == 204

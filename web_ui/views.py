@@ -131,3 +131,9 @@ def readyz() -> tuple[str, int, dict[str, str]]:
     except ModelServerError as exc:
         return f"not ready: {exc}\n", 503, plain
     return f"ready: model version {version}\n", 200, plain
+
+
+@bp.get("/favicon.ico")
+def favicon() -> tuple[str, int]:
+    """No icon: 204, so browsers don't log a failed request on every page."""
+    return "", 204

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -106,7 +107,8 @@ def test_a_failing_train_step_fails_the_run_and_still_tears_down(tmp_path):
     )
     output, _ = run.communicate(timeout=300)
     assert run.returncode == 1, output
-    assert "exited with code" in output and "idx" in output, output
+    # The cause leads the message, naming the file, ahead of the log tail.
+    assert re.search(r"train exited with code 1: .*train-images-idx3-ubyte\.gz", output), output
     run_dir = _only_run(artifacts)
     resources = Ledger(run_dir / "ledger.jsonl").resources()
     assert leftovers(resources) == [], output

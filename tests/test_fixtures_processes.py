@@ -79,3 +79,21 @@ def test_free_port_is_free_and_a_bound_one_is_not():
         sock.bind(("127.0.0.1", port))
         sock.listen()
         assert not is_port_free(port)
+
+
+def test_the_error_line_is_the_last_stated_error() -> None:
+    from fixtures.processes import error_line
+
+    log = (
+        "training...\n"
+        "error: /data/train-images-idx3-ubyte.gz: not a complete gzip file\n"
+        "Traceback (most recent call last):\n"
+        '  File "x.py", line 1\n'
+        "RuntimeError: Task train finished with status FAILURE\n"
+        "    more context\n"
+    )
+    assert error_line(log).startswith("error: /data/train-images-idx3-ubyte.gz")
+    assert error_line(log.replace("error: ", "")) == (
+        "RuntimeError: Task train finished with status FAILURE"
+    )
+    assert error_line("all fine\nstill fine\n") is None

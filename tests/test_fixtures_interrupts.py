@@ -114,3 +114,29 @@ def test_a_failing_train_step_fails_the_run_and_still_tears_down(tmp_path):
     assert leftovers(resources) == [], output
     assert (run_dir / "diagnostics" / "ledger.jsonl").exists()
     assert "left nothing behind" in output
+
+
+def test_a_kept_run_stays_up_and_the_teardown_cli_removes_it(tmp_path):
+    artifacts = tmp_path / "artifacts"
+    run = _pytest_e2e(
+        artifacts, "--keep", "--local-storage", "pvc", "--model-type", "linear", "-k", "health"
+    )
+    output, _ = run.communicate(timeout=300)
+    assert run.returncode == 0, output
+    run_dir = _only_run(artifacts)
+    ledger = Ledger(run_dir / "ledger.jsonl")
+    kept = ledger.resources()
+    assert leftovers(kept), "--keep should have left the run's processes and temp dir in place"
+    assert "kept" in output.lower(), output
+
+    done = subprocess.run(
+        [sys.executable, "-m", "fixtures.teardown", str(ledger.path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert leftovers(kept) == [], done.stdout
+    assert "LEFT BEHIND" not in done.stdout

@@ -186,7 +186,9 @@ def serving(fake: FakeApiServer) -> Iterator[FakeApiServer]:
                 body,
             )
             fake.requests.append(request)
-            if self.command == "GET" and request.query.get("watch") == ["true"]:
+            if self.command == "GET" and [v.lower() for v in request.query.get("watch", [])] == [
+                "true"
+            ]:
                 events = fake.watches.get(parts.path, lambda _r: [])(request)
                 self._send(200, "\n".join(json.dumps(e) for e in events).encode() + b"\n")
                 return

@@ -93,7 +93,7 @@ def test_image_pull_backoff_after_a_pod_event_fails_fast():
             (200, pods("ImagePullBackOff", "11")),
         )
         fake.watches[PODS] = lambda _r: [
-            {"type": "MODIFIED", "object": pod_json("ImagePullBackOff")}
+            {"type": "MODIFIED", "object": pod_json("tf-serving", NS, LABELS, "ImagePullBackOff")}
         ]
         status = wait_for_rollout(fake.client(), NS, "tf-serving", deadline=1e9, log=logs.append)
     assert (status.state, status.reason) == (State.FAILED, "ImagePullBackOff")

@@ -1,0 +1,333 @@
+"""Failure classification of cluster runs, on real kubernetes and kfp_server_api objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from kfp_server_api import (
+    V2beta1PipelineTaskDetail,
+    V2beta1Run,
+    V2beta1RunDetails,
+)
+from kubernetes.client import (
+    V1Container,
+    V1ContainerState,
+    V1ContainerStateRunning,
+    V1ContainerStateTerminated,
+    V1ContainerStateWaiting,
+    V1ContainerStatus,
+    V1Deployment,
+    V1DeploymentSpec,
+    V1DeploymentStatus,
+    V1LabelSelector,
+    V1ObjectMeta,
+    V1Pod,
+    V1PodCondition,
+    V1PodSpec,
+    V1PodStatus,
+    V1PodTemplateSpec,
+)
+
+from fixtures.cluster import classify
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+WORKFLOW = "workflows.argoproj.io/workflow"
+
+
+def pod(
+    name: str,
+    *,
+    waiting: str | None = None,
+    message: str = "",
+    phase: str = "Pending",
+    restarts: int = 0,
+    last_exit: int | None = None,
+    unschedulable_for: timedelta | None = None,
+    labels: dict[str, str] | None = None,
+    image: str = "mnist-e2e:abc",
+) -> V1Pod:
+    """A pod as the API returns it, with one container in the given state."""
+    state = (
+        V1ContainerState(waiting=V1ContainerStateWaiting(reason=waiting, message=message))
+        if waiting
+        else V1ContainerState(running=V1ContainerStateRunning(started_at=NOW))
+    )
+    last = (
+        V1ContainerState(terminated=V1ContainerStateTerminated(exit_code=last_exit, reason="Error"))
+        if last_exit is not None
+        else None
+    )
+    conditions = []
+    if unschedulable_for is not None:
+        conditions.append(
+            V1PodCondition(
+                type="PodScheduled",
+                status="False",
+                reason="Unschedulable",
+                message="0/1 nodes are available: 1 Insufficient cpu.",
+                last_transition_time=NOW - unschedulable_for,
+            )
+        )
+    statuses = (
+        None
+        if unschedulable_for is not None
+        else [
+            V1ContainerStatus(
+                name="main",
+                image=image,
+                image_id="",
+                ready=waiting is None,
+                restart_count=restarts,
+                state=state,
+                last_state=last,
+            )
+        ]
+    )
+    return V1Pod(
+        metadata=V1ObjectMeta(name=name, namespace="kubeflow", labels=labels or {}),
+        spec=V1PodSpec(containers=[V1Container(name="main", image=image)]),
+        status=V1PodStatus(phase=phase, conditions=conditions, container_statuses=statuses),
+    )
+
+
+def task(
+    name: str, state: str, end_minute: int | None = None, **extra: object
+) -> V2beta1PipelineTaskDetail:
+    end = NOW + timedelta(minutes=end_minute) if end_minute is not None else None
+    return V2beta1PipelineTaskDetail(display_name=name, state=state, end_time=end, **extra)
+
+
+def run(state: str, tasks: list[V2beta1PipelineTaskDetail], error: object = None) -> V2beta1Run:
+    return V2beta1Run(
+        run_id="kfp-run-1",
+        display_name="mnist-e2e-20261125t120000z-abcd",
+        state=state,
+        error=error,
+        run_details=V2beta1RunDetails(task_details=tasks),
+    )
+
+
+# -- pod states ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("waiting", "message"),
+    [
+        ("ImagePullBackOff", 'Back-off pulling image "mnist-e2e:abc"'),
+        ("ErrImagePull", "rpc error: manifest unknown"),
+        ("CrashLoopBackOff", "back-off 40s restarting failed container"),
+    ],
+)
+def test_a_fatal_waiting_reason_fails_the_run_naming_the_step(waiting: str, message: str) -> None:
+    pods = [
+        pod(
+            "train-pod",
+            waiting=waiting,
+            message=message,
+            labels={"pipelines.kubeflow.org/task_name": "train"},
+        )
+    ]
+    verdict = classify.run_pods_failure(pods, NOW)
+    assert verdict is not None
+    assert verdict.reason == waiting
+    assert verdict.failed_step == "train"
+    assert waiting in verdict.message and message in verdict.message
+
+
+def test_crash_loop_message_carries_the_last_exit_code() -> None:
+    pods = [pod("web-ui-pod", waiting="CrashLoopBackOff", restarts=4, last_exit=3)]
+    verdict = classify.run_pods_failure(pods, NOW)
+    assert verdict is not None and verdict.failed_step == "web-ui"  # from the pod's name
+    assert "exited 3" in verdict.message
+
+
+def test_unschedulable_is_fatal_only_after_the_grace_period() -> None:
+    young = [pod("serve-pod", unschedulable_for=timedelta(seconds=30))]
+    old = [pod("serve-pod", unschedulable_for=timedelta(minutes=5))]
+    assert classify.run_pods_failure(young, NOW) is None
+    verdict = classify.run_pods_failure(old, NOW)
+    assert verdict is not None and verdict.reason == "Unschedulable"
+    assert "Insufficient cpu" in verdict.message
+
+
+def test_running_and_succeeded_pods_are_not_failures() -> None:
+    pods = [pod("train-pod", phase="Running"), pod("driver", phase="Succeeded")]
+    assert classify.run_pods_failure(pods, NOW) is None
+
+
+def test_task_of_pod_reads_labels_then_annotations() -> None:
+    labelled = pod("x", labels={"pipelines.kubeflow.org/task_name": "serve"})
+    annotated = pod("y")
+    annotated.metadata.annotations = {"workflows.argoproj.io/node-name": "wf.root.web-ui.executor"}
+    assert classify.task_of_pod(labelled) == "serve"
+    assert classify.task_of_pod(annotated) == "web-ui"
+    assert classify.task_of_pod(pod("plain")) == "plain"
+
+
+# -- KFP run states --------------------------------------------------------------------------
+
+
+def test_succeeded_run_lists_its_steps_in_completion_order() -> None:
+    verdict = classify.run_verdict(
+        run(
+            "SUCCEEDED",
+            [
+                task("web-ui", "SUCCEEDED", 9),
+                task("train-driver", "SUCCEEDED", 0),
+                task("train", "SUCCEEDED", 3),
+                task("serve", "SUCCEEDED", 6),
+                task("root", "SUCCEEDED", 10),
+            ],
+        )
+    )
+    assert verdict.state == "succeeded"
+    assert verdict.finished_steps == ("train", "serve", "web-ui")
+
+
+def test_failed_task_names_the_step_and_its_error() -> None:
+    from kfp_server_api import GoogleRpcStatus
+
+    failed = run(
+        "FAILED",
+        [
+            task("train", "SUCCEEDED", 3),
+            task(
+                "serve",
+                "FAILED",
+                5,
+                error=GoogleRpcStatus(message="no model version under /mnt/export"),
+            ),
+        ],
+    )
+    verdict = classify.run_verdict(failed)
+    assert (verdict.state, verdict.reason, verdict.failed_step) == ("failed", "FailedStep", "serve")
+    assert "no model version under /mnt/export" in verdict.message
+    assert verdict.finished_steps == ("train",)
+
+
+def test_canceled_run_says_it_was_canceled() -> None:
+    verdict = classify.run_verdict(run("CANCELED", [task("train", "CANCELED")]))
+    assert verdict.state == "failed" and "canceled" in verdict.message
+
+
+def test_running_run_says_what_runs() -> None:
+    verdict = classify.run_verdict(run("RUNNING", [task("train", "RUNNING")]))
+    assert verdict.state == "running" and not verdict.done
+    assert "running train" in verdict.message
+
+
+def test_timeout_verdict_says_what_was_seen_and_the_pods() -> None:
+    last = classify.run_verdict(
+        run("RUNNING", [task("train", "SUCCEEDED", 2), task("serve", "RUNNING")])
+    )
+    verdict = classify.timeout_verdict(
+        "KFP run r", 1200, last, [pod("serve-pod", waiting="ContainerCreating")]
+    )
+    assert verdict.reason == "Timeout"
+    assert "1200s" in verdict.message and "running serve" in verdict.message
+    assert "serve-pod" in verdict.message and "ContainerCreating" in verdict.message
+    assert verdict.finished_steps == ("train",)
+
+
+# -- which pods are the run's, and the combined decision ---------------------------------------
+
+
+def test_pods_of_run_finds_siblings_through_the_workflow_label() -> None:
+    mine = pod("wf-a-train-123", labels={WORKFLOW: "wf-a"})
+    sibling = pod("wf-a-driver-9", labels={WORKFLOW: "wf-a"})
+    labelled = pod("other-name", labels={"pipeline/runid": "kfp-run-1"})
+    stranger = pod("wf-b-train-1", labels={WORKFLOW: "wf-b"}, waiting="ImagePullBackOff")
+    the_run = run("RUNNING", [task("train", "RUNNING", pod_name="wf-a-train-123")])
+    found = classify.pods_of_run([mine, sibling, labelled, stranger], the_run)
+    assert {p.metadata.name for p in found} == {"wf-a-train-123", "wf-a-driver-9", "other-name"}
+
+
+def test_run_decision_ignores_another_runs_failing_pod() -> None:
+    the_run = run("RUNNING", [task("train", "RUNNING", pod_name="mine")])
+    stranger = pod("theirs", waiting="ImagePullBackOff", labels={WORKFLOW: "other"})
+    decision, verdict = classify.run_decision(the_run, [pod("mine"), stranger], NOW)
+    assert not decision.done and decision.failed is None
+    assert verdict.state == "running"
+
+
+def test_run_decision_fails_fast_on_the_runs_image_pull_error() -> None:
+    the_run = run("RUNNING", [task("train", "RUNNING", pod_name="mine")])
+    failing = pod("mine", waiting="ErrImagePull", message="pull access denied")
+    decision, verdict = classify.run_decision(the_run, [failing], NOW)
+    assert decision.failed is not None and decision.failed.startswith("ErrImagePull:")
+    assert "pull access denied" in decision.failed
+    assert verdict.reason == "ErrImagePull"
+
+
+def test_run_decision_done_on_success_and_failed_on_a_failed_step() -> None:
+    ok = run("SUCCEEDED", [task(s, "SUCCEEDED", i) for i, s in enumerate(classify.STEPS)])
+    bad = run("FAILED", [task("train", "FAILED")])
+    assert classify.run_decision(ok, [], NOW)[0].done
+    decision, _ = classify.run_decision(bad, [], NOW)
+    assert decision.failed is not None and decision.failed.startswith("FailedStep:")
+
+
+def test_train_pod_and_accuracy() -> None:
+    the_run = run(
+        "SUCCEEDED",
+        [task("train-driver", "SUCCEEDED", pod_name="d"), task("train", "SUCCEEDED", pod_name="t")],
+    )
+    assert classify.train_pod_name(the_run) == "t"
+    assert classify.accuracy_from_log(
+        "step 1\ntest_accuracy=0.5\ntest_accuracy=0.9712\n"
+    ) == pytest.approx(0.9712)
+    assert classify.accuracy_from_log("no metric here") is None
+
+
+# -- the KFP install -------------------------------------------------------------------------
+
+
+def deployment(
+    name: str,
+    image: str = "ghcr.io/kubeflow/kfp-api-server:2.5.0",
+    *,
+    available: int = 1,
+    generation: int = 1,
+    observed: int = 1,
+) -> V1Deployment:
+    return V1Deployment(
+        metadata=V1ObjectMeta(name=name, namespace="kubeflow", generation=generation),
+        spec=V1DeploymentSpec(
+            replicas=1,
+            selector=V1LabelSelector(match_labels={"app": name}),
+            template=V1PodTemplateSpec(
+                spec=V1PodSpec(containers=[V1Container(name=name, image=image)])
+            ),
+        ),
+        status=V1DeploymentStatus(
+            observed_generation=observed, updated_replicas=available, available_replicas=available
+        ),
+    )
+
+
+def test_installed_kfp_version_reads_the_api_server_tag() -> None:
+    assert classify.installed_kfp_version([deployment("ml-pipeline")]) == "2.5.0"
+    assert classify.installed_kfp_version([deployment("minio")]) is None
+
+
+def test_kfp_ready_waits_for_every_deployment() -> None:
+    assert not classify.kfp_ready([]).done
+    pending = classify.kfp_ready([deployment("ml-pipeline"), deployment("mysql", available=0)])
+    assert not pending.done and "mysql" in pending.status
+    stale = classify.kfp_ready([deployment("ml-pipeline", generation=2, observed=1)])
+    assert not stale.done
+    assert classify.kfp_ready([deployment("ml-pipeline"), deployment("mysql")]).done
+
+
+def test_install_blocker_tolerates_early_restarts_but_not_a_missing_image() -> None:
+    starting = pod("ml-pipeline-x", waiting="CrashLoopBackOff", restarts=2)
+    assert classify.install_blocker([starting]) is None
+    looping = pod(
+        "ml-pipeline-x", waiting="CrashLoopBackOff", restarts=classify.INSTALL_CRASH_RESTARTS
+    )
+    assert "keeps crashing" in (classify.install_blocker([looping]) or "")
+    rate_limited = pod("minio-x", waiting="ImagePullBackOff", message="toomanyrequests: rate limit")
+    assert classify.install_blocker([rate_limited]) is None
+    missing = pod("minio-x", waiting="ErrImagePull", message="manifest unknown")
+    assert "cannot pull" in (classify.install_blocker([missing]) or "")

@@ -1,0 +1,93 @@
+"""The per-run bucket's settings, on the real google.cloud.storage Bucket and IAM Policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from google.api_core.iam import Policy
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+
+from fixtures.cluster import gcs, retry
+from fixtures.naming import bucket_name
+
+RUN = "mnist-e2e-20261125t120000z-abcd"
+
+
+def client() -> storage.Client:
+    return storage.Client(project="proj", credentials=AnonymousCredentials())
+
+
+def test_bucket_spec_is_private_labelled_and_expires() -> None:
+    bucket = gcs.bucket_spec(client(), RUN, "proj")
+    assert bucket.name == bucket_name(RUN, "proj")
+    settings = gcs.describe_settings(bucket)
+    assert settings["labels"] == {"managed-by": "mnist-e2e", "mnist-e2e-run-id": RUN}
+    assert settings["uniform_bucket_level_access"] is True
+    assert settings["public_access_prevention"] == "enforced"
+    assert settings["lifecycle_rules"] == [{"action": {"type": "Delete"}, "condition": {"age": 1}}]
+    assert settings["soft_delete_retention_seconds"] == 0
+
+
+def test_bucket_spec_sends_the_settings_in_the_create_request() -> None:
+    body = gcs.bucket_spec(client(), RUN, "proj")._properties
+    assert body["iamConfiguration"]["uniformBucketLevelAccess"]["enabled"] is True
+    assert body["iamConfiguration"]["publicAccessPrevention"] == "enforced"
+    assert body["lifecycle"]["rule"][0]["condition"] == {"age": 1}
+
+
+def test_bucket_names_are_valid_and_bounded() -> None:
+    name = bucket_name(RUN, "a-very-long-project-id-0123456789")
+    assert len(name) <= 63 and not name.endswith("-")
+
+
+def test_object_admin_is_granted_once() -> None:
+    policy = Policy(version=3)
+    policy.bindings.append({"role": "roles/viewer", "members": {"user:a@b.c"}})
+    gsa = "tf-serving@proj.iam.gserviceaccount.com"
+    gcs.with_object_admin(policy, gsa)
+    gcs.with_object_admin(policy, gsa)
+    admins = [b for b in policy.bindings if b["role"] == gcs.OBJECT_ADMIN]
+    assert len(admins) == 1 and admins[0]["members"] == {f"serviceAccount:{gsa}"}
+    assert {"role": "roles/viewer", "members": {"user:a@b.c"}} in policy.bindings
+
+
+@pytest.fixture
+def emulated() -> Iterator[storage.Client]:
+    """A real storage.Client against the GCS JSON API emulator on loopback (in memory)."""
+    from gcp_storage_emulator.server import create_server
+
+    from fixtures.ports import free_port
+
+    port = free_port()
+    server = create_server("127.0.0.1", port, in_memory=True)
+    server.start()
+    try:
+        yield storage.Client(
+            project="proj",
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": f"http://127.0.0.1:{port}"},
+        )
+    finally:
+        server.stop()
+
+
+def test_bucket_is_created_then_deleted_with_its_contents(emulated: storage.Client) -> None:
+    created = gcs.create_bucket(emulated, RUN, "proj", "US-CENTRAL1")
+    assert created.name == bucket_name(RUN, "proj")
+    for name in ("export/1/saved_model.pb", "export/1/variables/variables.index"):
+        emulated.bucket(created.name).blob(name).upload_from_string(b"x")
+    assert gcs.bucket_exists(emulated, created.name)
+    assert (
+        gcs.delete_bucket(emulated, created.name)
+        == f"bucket {created.name}: 2 objects and the bucket deleted"
+    )
+    assert not gcs.bucket_exists(emulated, created.name)
+    assert gcs.delete_bucket(emulated, created.name) == f"bucket {created.name}: already gone"
+
+
+def test_an_existing_bucket_is_never_adopted(emulated: storage.Client) -> None:
+    gcs.create_bucket(emulated, RUN, "proj", "US-CENTRAL1")
+    with pytest.raises(retry.ActionFailed, match="not retryable"):
+        gcs.create_bucket(emulated, RUN, "proj", "US-CENTRAL1")

@@ -1,0 +1,280 @@
+"""The janitor selects only what carries the harness's labels and is older than the TTL —
+decided on real V1Namespace / V1PersistentVolume, GCS Bucket and KFP run objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+from kfp_server_api import V2beta1Experiment, V2beta1Run
+from kubernetes.client import V1Namespace, V1ObjectMeta, V1PersistentVolume, V1PersistentVolumeClaim
+
+from fixtures import janitor
+from fixtures.cluster.kfp_api import marker
+from fixtures.naming import gcs_labels, new_run_id, run_labels
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+TTL = timedelta(hours=6)
+OLD_RUN = new_run_id(NOW - timedelta(hours=9), "aaaa")
+NEW_RUN = new_run_id(NOW - timedelta(hours=1), "bbbb")
+
+
+def namespace(name: str, labels: dict[str, str] | None, age: timedelta | None) -> V1Namespace:
+    created = NOW - age if age is not None else None
+    return V1Namespace(metadata=V1ObjectMeta(name=name, labels=labels, creation_timestamp=created))
+
+
+def test_namespaces_need_both_labels_and_the_age() -> None:
+    items = [
+        namespace(OLD_RUN, run_labels(OLD_RUN), timedelta(hours=9)),  # selected
+        namespace(NEW_RUN, run_labels(NEW_RUN), timedelta(hours=1)),  # too young
+        namespace("mnist-e2e-lookalike", None, timedelta(days=3)),  # no labels at all
+        namespace(
+            "theirs",
+            {"app.kubernetes.io/managed-by": "helm", "mnist-e2e/run-id": "x"},
+            timedelta(days=3),
+        ),
+        namespace(
+            "half", {"app.kubernetes.io/managed-by": "mnist-e2e"}, timedelta(days=3)
+        ),  # no run id
+        namespace("undated", run_labels(OLD_RUN), None),  # age unknown: never guessed
+    ]
+    selected = janitor.select_kube("namespace", items, NOW, TTL)
+    assert [(c.name, c.run_id) for c in selected] == [(OLD_RUN, OLD_RUN)]
+    assert selected[0].age == timedelta(hours=9)
+    assert "9.0h old" in selected[0].describe()
+
+
+def test_volumes_and_claims_are_selected_by_label_too() -> None:
+    old = NOW - timedelta(hours=7)
+    pv = V1PersistentVolume(
+        metadata=V1ObjectMeta(
+            name="mnist-model-1-serving", labels=run_labels(OLD_RUN), creation_timestamp=old
+        )
+    )
+    stranger = V1PersistentVolume(metadata=V1ObjectMeta(name="pvc-123", creation_timestamp=old))
+    claim = V1PersistentVolumeClaim(
+        metadata=V1ObjectMeta(
+            name=f"model-{OLD_RUN}",
+            namespace="kubeflow",
+            labels=run_labels(OLD_RUN),
+            creation_timestamp=old,
+        )
+    )
+    assert [c.name for c in janitor.select_kube("persistentvolume", [pv, stranger], NOW, TTL)] == [
+        "mnist-model-1-serving"
+    ]
+    (selected,) = janitor.select_kube("persistentvolumeclaim", [claim], NOW, TTL)
+    assert selected.details == {"namespace": "kubeflow"}
+    assert "in kubeflow" in selected.describe()
+
+
+def bucket(name: str, labels: dict[str, str], age: timedelta) -> storage.Bucket:
+    client = storage.Client(project="p", credentials=AnonymousCredentials())
+    created = (NOW - age).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    found = storage.Bucket(client, name)
+    found._set_properties({"name": name, "labels": labels, "timeCreated": created})  # as listed
+    return found
+
+
+def test_buckets_need_the_gcs_labels_and_the_age() -> None:
+    buckets = [
+        bucket(f"{OLD_RUN}-p", gcs_labels(OLD_RUN), timedelta(hours=8)),
+        bucket(f"{NEW_RUN}-p", gcs_labels(NEW_RUN), timedelta(hours=2)),
+        bucket("mnist-e2e-prod-models", {}, timedelta(days=300)),
+        bucket("other", {"managed-by": "terraform", "mnist-e2e-run-id": "x"}, timedelta(days=30)),
+    ]
+    selected = janitor.select_buckets(buckets, NOW, TTL)
+    assert [(c.kind, c.name, c.run_id) for c in selected] == [("bucket", f"{OLD_RUN}-p", OLD_RUN)]
+
+
+def kfp_run(
+    name: str, description: str | None, age: timedelta, state: str = "RUNNING"
+) -> V2beta1Run:
+    return V2beta1Run(
+        run_id=f"id-{name}",
+        display_name=name,
+        description=description,
+        created_at=NOW - age,
+        state=state,
+    )
+
+
+def test_kfp_runs_need_the_marker_and_their_run_id_as_name() -> None:
+    runs = [
+        kfp_run(OLD_RUN, marker(OLD_RUN), timedelta(hours=10)),
+        kfp_run(NEW_RUN, marker(NEW_RUN), timedelta(hours=1)),
+        kfp_run("nightly-training", None, timedelta(days=5)),
+        kfp_run(
+            "renamed-by-someone", marker(OLD_RUN), timedelta(days=5)
+        ),  # marker but not its name
+    ]
+    (selected,) = janitor.select_kfp("kfp-run", runs, NOW, TTL)
+    assert (selected.name, selected.details["id"], selected.details["state"]) == (
+        OLD_RUN,
+        f"id-{OLD_RUN}",
+        "RUNNING",
+    )
+
+
+def test_kfp_experiments_are_selected_the_same_way() -> None:
+    experiments = [
+        V2beta1Experiment(
+            experiment_id="e1",
+            display_name=OLD_RUN,
+            description=marker(OLD_RUN),
+            created_at=NOW - timedelta(hours=7),
+        ),
+        V2beta1Experiment(
+            experiment_id="e2",
+            display_name="Default",
+            description="",
+            created_at=NOW - timedelta(days=90),
+        ),
+    ]
+    (selected,) = janitor.select_kfp("kfp-experiment", experiments, NOW, TTL)
+    assert selected.details == {"id": "e1"}
+
+
+def test_node_directories_are_dated_by_their_run_id_name() -> None:
+    names = [OLD_RUN, NEW_RUN, "lost+found", "mnist-e2e-not-a-run"]
+    selected = janitor.select_node_dirs(names, NOW, TTL, "node-1", "/var/local/mnist-e2e")
+    assert [(c.name, c.details["node"]) for c in selected] == [
+        (f"/var/local/mnist-e2e/{OLD_RUN}", "node-1")
+    ]
+
+
+def test_deletion_order_puts_kfp_first_and_the_node_dirs_last() -> None:
+    candidates = [
+        janitor.Candidate("node-dir", "/d", OLD_RUN, TTL),
+        janitor.Candidate("namespace", "a", OLD_RUN, TTL),
+        janitor.Candidate("persistentvolume", "pv", OLD_RUN, TTL),
+        janitor.Candidate("kfp-run", "r", OLD_RUN, TTL),
+        janitor.Candidate("namespace", "older", OLD_RUN, TTL * 2),
+        janitor.Candidate("persistentvolumeclaim", "c", OLD_RUN, TTL),
+    ]
+    assert [c.name for c in janitor.in_order(candidates)] == ["r", "c", "older", "a", "pv", "/d"]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("6h", 21600), ("90m", 5400), ("3600", 3600)])
+def test_older_than_takes_durations(text: str, seconds: int) -> None:
+    args = janitor.build_parser().parse_args(["--platform", "kind", "--older-than", text])
+    assert args.older_than == seconds
+
+
+def test_bad_ttl_and_missing_gke_context_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MNIST_E2E_KUBE_CONTEXT", raising=False)
+    with pytest.raises(SystemExit):
+        janitor.main(["--platform", "kind", "--older-than", "soon"])
+    assert "--older-than 'soon' is not a duration" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        janitor.main(["--platform", "gke", "--older-than", "6h"])
+    assert "--platform gke needs --kube-context" in capsys.readouterr().err
+
+
+def test_kind_without_kind_has_nothing_to_clean(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("MNIST_E2E_KUBE_CONTEXT", raising=False)
+    assert janitor.main(["--platform", "kind", "--older-than", "6h", "--dry-run"]) == 0
+    assert "kind is not installed" in capsys.readouterr().out
+
+
+def test_janitor_lists_then_deletes_only_the_selected(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Against one loopback server answering as the Kubernetes and the KFP API."""
+    import yaml
+
+    from tests.test_cluster_platform import api_server
+
+    now = datetime.now(UTC)
+    old, young = new_run_id(now - timedelta(hours=9), "aaaa"), new_run_id(now, "bbbb")
+    stamp = lambda age: (now - age).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    namespaces = {
+        "metadata": {},
+        "items": [
+            {
+                "metadata": {
+                    "name": old,
+                    "labels": run_labels(old),
+                    "creationTimestamp": stamp(timedelta(hours=9)),
+                }
+            },
+            {
+                "metadata": {
+                    "name": young,
+                    "labels": run_labels(young),
+                    "creationTimestamp": stamp(timedelta(0)),
+                }
+            },
+        ],
+    }
+    runs = {
+        "runs": [
+            {
+                "run_id": "r-old",
+                "display_name": old,
+                "description": marker(old),
+                "state": "FAILED",
+                "created_at": stamp(timedelta(hours=9)),
+            },
+            {
+                "run_id": "r-user",
+                "display_name": "nightly-train",
+                "description": "",
+                "state": "RUNNING",
+                "created_at": stamp(timedelta(days=9)),
+            },
+        ]
+    }
+    seen: list[str] = []
+    routes = {
+        "/api/v1/namespaces": lambda q: (200, namespaces),
+        "/api/v1/persistentvolumes": lambda q: (200, {"metadata": {}, "items": []}),
+        "/api/v1/persistentvolumeclaims": lambda q: (200, {"metadata": {}, "items": []}),
+        "/apis/v2beta1/runs": lambda q: (200, runs),
+        "/apis/v2beta1/experiments": lambda q: (200, {"experiments": []}),
+        f"DELETE /api/v1/namespaces/{old}": lambda q: (200, {"metadata": {"name": old}}),
+        "DELETE /apis/v2beta1/runs/r-old": lambda q: (200, {}),
+    }
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))  # no docker: node dirs not listed
+    monkeypatch.setenv("MNIST_E2E_KFP_TOKEN", "t")
+    with api_server(routes, seen) as host:
+        config = tmp_path / "kubeconfig"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "clusters": [{"name": "c", "cluster": {"server": host}}],
+                    "users": [{"name": "u", "user": {}}],
+                    "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
+                }
+            )
+        )
+        monkeypatch.setenv("KUBECONFIG", str(config))
+        argv = [
+            "--platform",
+            "kind",
+            "--older-than",
+            "6h",
+            "--kube-context",
+            "ctx",
+            "--kfp-endpoint",
+            host,
+        ]
+        assert janitor.main([*argv, "--dry-run"]) == 0
+        dry = capsys.readouterr().out
+        assert not [s for s in seen if not s.startswith("GET ")]  # a dry run only reads
+        assert janitor.main(argv) == 0
+        wet = capsys.readouterr().out
+    assert "node directories: not listed" in dry
+    assert f"would delete kfp-run {old}" in dry and f"would delete namespace {old}" in dry
+    assert young not in dry and "nightly-train" not in dry
+    deletes = [s for s in seen if not s.startswith("GET ")]
+    assert deletes == ["DELETE /apis/v2beta1/runs/r-old", f"DELETE /api/v1/namespaces/{old}"]
+    assert f"deleted: namespace {old}" in wet

@@ -1,0 +1,163 @@
+"""The GKE platform: a missing or wrong kube context fails before anything is created, saying
+what to set; missing tools or credentials skip; the bucket and parameters are per run."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fixtures.cluster.kfp_api import KfpEndpoint
+from fixtures.config import HarnessConfig, OptionError
+from fixtures.ledger import Ledger
+from fixtures.phases import PhaseClock
+from fixtures.platforms import get_platform
+from fixtures.platforms.base import PlatformUnavailable
+from fixtures.platforms.gke import GkePlatform, missing_tools
+
+RUN = "mnist-e2e-20261125t120000z-abcd"
+GKE = {
+    "kube_context": "gke_proj_us-central1_ci",
+    "gcp_project": "proj",
+    "registry": "us-docker.pkg.dev/proj/ci",
+}
+
+
+def gke(tmp_path: Path, **options: object) -> GkePlatform:
+    config = HarnessConfig(platform="gke", artifacts_dir=tmp_path / "a", **{**GKE, **options})
+    return GkePlatform(config, RUN, Ledger(tmp_path / "ledger.jsonl"), PhaseClock())
+
+
+def tools(tmp_path: Path, *names: str) -> str:
+    """A PATH holding executables of these names (only looked up, never run here)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name in names:
+        tool = bin_dir / name
+        tool.write_text("#!/bin/sh\nexit 1\n")
+        tool.chmod(tool.stat().st_mode | stat.S_IXUSR)
+    return str(bin_dir)
+
+
+def kubeconfig(tmp_path: Path, context: str) -> Path:
+    path = tmp_path / "kubeconfig"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
+                "users": [{"name": "u", "user": {"token": "not-a-secret"}}],
+                "contexts": [{"name": context, "context": {"cluster": "c", "user": "u"}}],
+            }
+        )
+    )
+    return path
+
+
+def test_registry_finds_the_gke_platform() -> None:
+    assert get_platform("gke") is GkePlatform
+
+
+def test_missing_options_are_named_at_parse_time() -> None:
+    with pytest.raises(OptionError) as caught:
+        HarnessConfig(platform="gke", kube_context="x").validate()
+    assert "--platform gke needs --gcp-project, --registry" in str(caught.value)
+    assert "MNIST_E2E_*" in str(caught.value)
+
+
+def test_missing_tools_skip() -> None:
+    assert "kubectl" in (missing_tools(build=True, which=lambda t: None) or "")
+    problem = missing_tools(build=True, which=lambda t: "/x" if t == "kubectl" else None)
+    assert problem is not None and "docker" in problem and "--image" in problem
+    assert missing_tools(build=False, which=lambda t: "/x" if t == "kubectl" else None) is None
+
+
+def test_a_context_not_in_the_kubeconfig_fails_saying_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", tools(tmp_path, "kubectl"))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path, "gke_proj_us-central1_other")))
+    subject = gke(tmp_path, image="us-docker.pkg.dev/proj/ci/mnist-e2e:0123456789ab")
+    with pytest.raises(OptionError) as caught:
+        subject.check_prerequisites()
+    message = str(caught.value)
+    assert "--kube-context 'gke_proj_us-central1_ci' is not a context" in message
+    assert "gke_proj_us-central1_other" in message and "set --kube-context" in message
+    assert subject.ledger.resources() == []
+
+
+def test_no_kubeconfig_at_all_fails_saying_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", tools(tmp_path, "kubectl", "docker"))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    with pytest.raises(
+        OptionError, match="--kube-context 'gke_proj_us-central1_ci': no kubeconfig"
+    ):
+        gke(tmp_path).check_prerequisites()
+
+
+def test_missing_application_default_credentials_skip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", tools(tmp_path, "kubectl", "docker"))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path, GKE["kube_context"])))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-key.json"))
+    with pytest.raises(PlatformUnavailable, match="no Google Application Default Credentials"):
+        gke(tmp_path).check_prerequisites()
+
+
+def test_bucket_and_parameters_are_per_run(tmp_path: Path) -> None:
+    subject = gke(tmp_path, gcp_service_account="tf-serving@proj.iam.gserviceaccount.com")
+    subject.image = "us-docker.pkg.dev/proj/ci/mnist-e2e:0123456789ab"
+    assert subject.bucket == f"{RUN}-proj"
+    parameters = subject.pipeline_parameters()
+    assert parameters["model_export_dir"] == f"gs://{RUN}-proj/export"
+    assert parameters["gcp_service_account"] == "tf-serving@proj.iam.gserviceaccount.com"
+    assert parameters["namespace"] == RUN
+    assert subject.export_uri() == f"gs://{RUN}-proj/export"
+
+
+def test_kfp_endpoint_is_external_or_a_port_forward(tmp_path: Path) -> None:
+    assert gke(tmp_path).kfp_endpoint() == KfpEndpoint(context=GKE["kube_context"], kubeconfig=None)
+    external = gke(tmp_path, kfp_endpoint="https://kfp.example.com").kfp_endpoint()
+    assert external.url == "https://kfp.example.com" and external.context is None
+
+
+def test_e2e_run_errors_before_creating_anything_on_a_bad_context(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(pytester.path / "none"))
+    pytester.makepyfile(test_story="def test_a_user_story(mnist_run):\n    pass\n")
+    result = pytester.runpytest_inprocess(
+        "-p",
+        "fixtures.plugin",
+        "-p",
+        "fixtures.resources",
+        "--platform",
+        "gke",
+        "--kube-context",
+        "nope",
+        "--gcp-project",
+        "p",
+        "--registry",
+        "r.example/x",
+        "--image",
+        "r.example/x/mnist-e2e:1",
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*--kube-context 'nope': no kubeconfig*", "*left nothing behind*"])
+
+
+def test_e2e_run_without_gke_options_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_story="def test_a_user_story(mnist_run):\n    pass\n")
+    result = pytester.runpytest_inprocess(
+        "-p", "fixtures.plugin", "-p", "fixtures.resources", "--platform", "gke"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--platform gke needs --kube-context, --gcp-project, --registry*"]
+    )

@@ -9,12 +9,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
+
+import psutil
 
 from benchmarks.report import DEFAULT_OUT, write_json
+
+BUSY_PERCENT = 15.0  # CPU use before a benchmark above which its numbers are suspect
 
 BENCHMARKS = {
     "phases": "the local e2e run phase by phase, median of several runs",
@@ -50,18 +56,37 @@ def _module(name: str):  # noqa: ANN202 - a benchmark module
 def run_one(name: str, args: argparse.Namespace) -> Path:
     """Run benchmark *name*; print its table; write its JSON; return the JSON's path."""
     print(f"== {name}: {BENCHMARKS[name]}", flush=True)
+    busy = psutil.cpu_percent(interval=1.0)
+    if busy > BUSY_PERCENT:
+        print(
+            f"WARNING: the CPUs were {busy:.0f}% busy before this benchmark started; "
+            "its numbers include whatever else runs",
+            flush=True,
+        )
     started = time.perf_counter()
     table, results = _module(name).run(args)
     elapsed = time.perf_counter() - started
-    path = write_json(name, {**results, "benchmark_seconds": elapsed}, args.out)
+    path = write_json(
+        name, {**results, "benchmark_seconds": elapsed, "cpu_busy_before_percent": busy}, args.out
+    )
     print(table)
     print(f"({elapsed:.0f}s; JSON: {path})\n", flush=True)
     return path
 
 
+def _sigterm_is_ctrl_c() -> None:
+    # As KeyboardInterrupt, SIGTERM runs every finally: servers stopped, temp dirs removed.
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up
+        raise KeyboardInterrupt(f"received signal {signum} (SIGTERM)")
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark(s) named on the command line; return the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _sigterm_is_ctrl_c()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.name:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,15 +24,38 @@ from typing import Any
 from benchmarks.report import format_table
 from benchmarks.stack import REPO_ROOT
 from benchmarks.stats import median
+from benchmarks.timeline import Line, run_timed, stages
+from benchmarks.trainlog import split_from_files
 from fixtures.phases import PHASES
 
+TEARDOWN_GRACE_SECONDS = 120.0  # what an interrupted e2e run gets to tear itself down
 STARTUP = "pytest start-up"
 EXIT = "pytest exit"
 WALL = "total (process wall)"
 
 
+# The local platform's train step (python -m pipeline.local_run: the pipeline's train
+# component under kfp.local) prints these lines as its stages end, in this order.
+TRAIN_MARKS = (
+    ("kfp.local start-up", r"Executing task"),
+    ("component start-up, data load", r"^\s*data: "),
+    ("TensorFlow import, model build, training", r"^\s*trained \w+ for \d+ steps in"),
+    ("checkpoint, test-set evaluation", r"^\s*test_accuracy="),
+    ("SavedModel export", r"^\s*exported version"),
+    ("component exit, kfp.local wrap-up", r"^pipeline\.local_run: accuracy"),
+)
+TRAINED = re.compile(r"^\s*trained \w+ for \d+ steps in (?P<seconds>[\d.]+)s")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare this benchmark's options on its sub-command."""
     parser.add_argument("--runs", type=int, default=3, help="e2e runs to take medians of (3)")
+    parser.add_argument(
+        "--no-train-breakdown",
+        dest="train_breakdown",
+        action="store_false",
+        help="skip the extra standalone training run that splits the train phase",
+    )
     parser.add_argument(
         "--pytest-args",
         default="",
@@ -98,28 +123,102 @@ def medians(runs: Sequence[dict[str, dict[str, float]]]) -> dict[str, dict[str, 
     }
 
 
+def run_to_the_end(argv: Sequence[str]) -> tuple[int, str]:
+    """Run *argv* (a pytest session); its exit code and output.
+
+    Interrupted (Ctrl-C, or SIGTERM turned into one), it sends the session exactly one SIGTERM
+    and waits for the harness to tear its run down; killing it would leave its servers behind.
+    The child has its own session, so a terminal's Ctrl-C does not reach it a second time.
+    """
+    process = subprocess.Popen(
+        list(argv),
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate()
+    except BaseException:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=TEARDOWN_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        raise
+    return process.returncode, output
+
+
 def one_run(extra: Sequence[str]) -> dict[str, Any]:
     """Run the e2e suite once in a fresh process; its rows, exit code and run id."""
     with tempfile.TemporaryDirectory(prefix="mnist-bench-phases-") as tmp:
         artifacts = Path(tmp)
         launched = time.time()
-        done = subprocess.run(
-            pytest_argv(artifacts, extra), cwd=REPO_ROOT, capture_output=True, text=True
-        )
+        code, output = run_to_the_end(pytest_argv(artifacts, extra))
         exited = time.time()
         phase_files = sorted(artifacts.glob("*/phases.json"))
         if not phase_files:
             raise RuntimeError(
-                f"the e2e run wrote no phases.json (exit {done.returncode}); its output ends:\n"
-                + "\n".join((done.stdout + done.stderr).splitlines()[-30:])
+                f"the e2e run wrote no phases.json (exit {code}); its output ends:\n"
+                + "\n".join(output.splitlines()[-30:])
             )
         phases = json.loads(phase_files[0].read_text(encoding="utf-8"))
         return {
+            "train_split": split_from_files(phase_files[0].parent, phases),
             "run_id": phase_files[0].parent.name,
-            "exit_code": done.returncode,
-            "summary_line": (done.stdout.strip().splitlines() or [""])[-1],
+            "exit_code": code,
+            "summary_line": (output.strip().splitlines() or [""])[-1],
             "rows": phase_seconds(phases, launched, exited),
         }
+
+
+def train_breakdown(lines: list[Line], total: float) -> dict[str, float]:
+    """Seconds per stage of one train step, the training steps apart from their set-up."""
+    result = stages(lines, TRAIN_MARKS, total)
+    trained = next(m for line in lines if (m := TRAINED.search(line.text)))
+    steps = float(trained["seconds"])
+    breakdown = {}
+    for name, seconds in result.items():
+        if name == "TensorFlow import, model build, training":
+            breakdown["TensorFlow import, model build, first-step tracing"] = seconds - steps
+            breakdown["training steps"] = steps
+        else:
+            breakdown[name] = seconds
+    return breakdown
+
+
+def standalone_training(steps: int = 200) -> dict[str, Any]:
+    """The local platform's train step run alone (no servers beside it), split into stages."""
+    with tempfile.TemporaryDirectory(prefix="mnist-bench-train-") as tmp:
+        argv = [
+            sys.executable,
+            "-m",
+            "pipeline.local_run",
+            "--export-dir",
+            f"{tmp}/export",
+            "--pipeline-root",
+            f"{tmp}/kfp-local",
+            "--metrics-path",
+            f"{tmp}/metrics.json",
+            "--train-steps",
+            str(steps),
+        ]
+        lines, total, code = run_timed(argv, REPO_ROOT, {"TF_CPP_MIN_LOG_LEVEL": "2"})
+    if code != 0:
+        tail = "\n".join(line.text for line in lines[-20:])
+        raise RuntimeError(f"{shlex.join(argv)} exited {code}:\n{tail}")
+    return {"command": shlex.join(argv), "total": total, "stages": train_breakdown(lines, total)}
+
+
+def _breakdown_or_reason() -> dict[str, Any]:
+    # After minutes of e2e runs, a changed log format must cost the breakdown, not the rest.
+    try:
+        return standalone_training()
+    except (RuntimeError, ValueError) as exc:
+        return {"unavailable": str(exc)}
 
 
 def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
@@ -143,7 +242,25 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             + ", ".join(str(r["exit_code"]) for r in failed)
             + "); their times are in the medians"
         )
+    splits = [r["train_split"] for r in runs if r["train_split"]]
+    if splits:
+        table += (
+            f"\n\ninside the train phase (median of {len(splits)} runs, from logs/train.log):\n"
+        )
+        table += format_table(
+            ["part", "median s"], [(name, median([s[name] for s in splits])) for name in splits[0]]
+        )
+    breakdown = _breakdown_or_reason() if args.train_breakdown else None
+    if breakdown and "unavailable" in breakdown:
+        table += f"\n\ntrain step breakdown unavailable: {breakdown['unavailable']}"
+    elif breakdown:
+        table += f"\n\ntrain step alone, no servers beside it ({breakdown['command']}):\n"
+        table += format_table(
+            ["stage", "seconds"],
+            [*breakdown["stages"].items(), ("total", breakdown["total"])],
+        )
     return table, {
+        "train_breakdown": breakdown,
         "command": shlex.join(pytest_argv(Path("<tmp>"), extra)),
         "runs": runs,
         "median": table_rows,

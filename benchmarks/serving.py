@@ -25,6 +25,7 @@ BATCHES = (1, 100)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare this benchmark's options on its sub-command."""
     parser.add_argument("--calls", type=int, default=300, help="timed calls per case (300)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (5)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed calls first (20)")

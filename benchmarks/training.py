@@ -18,6 +18,7 @@ MATMUL_SIZES = (2048, 4096)  # small ones under-use the cores; 4096 reaches the 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare this benchmark's options on its sub-command."""
     parser.add_argument("--steps", type=int, default=200, help="timed steps per model (200)")
     parser.add_argument("--batch-size", type=int, default=100, help="batch size (100)")
     parser.add_argument("--models", nargs="+", default=["cnn", "linear"], choices=["cnn", "linear"])

@@ -27,6 +27,7 @@ ROUTES = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare this benchmark's options on its sub-command."""
     parser.add_argument("--calls", type=int, default=300, help="timed requests per route (300)")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first (20)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (5)")

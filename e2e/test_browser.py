@@ -8,6 +8,7 @@ DOM and console log beside it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.browser
 BROWSER_ENV = "MNIST_E2E_BROWSER"
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
 INDICES = [0, 7, 123]
-VIEWPORT = {"width": 900, "height": 900}
+VIEWPORT = {"width": 900, "height": 600}
 TIMEOUT_MS = 30_000
 # A bar may be off by rounding to whole pixels, plus the 0.01% the page rounds widths to.
 BAR_TOLERANCE_PX = 1.5
@@ -91,7 +92,8 @@ class WatchedPage:
         page.on("response", self._on_response)
 
     def _on_console(self, message: Any) -> None:
-        line = f"[{message.type}] {message.text}"
+        where = (message.location or {}).get("url", "")
+        line = f"[{message.type}] {message.text}" + (f" ({where})" if where else "")
         self.console.append(line)
         if message.type == "error":
             self.errors.append(line)
@@ -179,7 +181,7 @@ def check_bars(bars: list[dict[str, Any]]) -> None:
         f"a bar has no .fill inside a sized track: {bars}"
     )
     by_probability = sorted(bars, key=lambda b: b["probability"])
-    for lower, higher in zip(by_probability, by_probability[1:], strict=False):
+    for lower, higher in itertools.pairwise(by_probability):
         assert lower["fill"] <= higher["fill"] + BAR_TOLERANCE_PX, (
             f"bar {higher['digit']} (p={higher['probability']}) is drawn {higher['fill']:.1f}px "
             f"wide, narrower than bar {lower['digit']} (p={lower['probability']}, "

@@ -45,26 +45,34 @@ def run_train_locally(
 
     train_op = make_train(LOCAL_IMAGE)
 
-    @dsl.pipeline(name="mnist-e2e-local-train")
-    def local_train() -> float:
-        task = train_op(
-            model_export_dir=str(export_dir),
-            train_steps=steps,
-            learning_rate=learning_rate,
-            batch_size=batch_size,
-            model_type=model_type,
-            data_dir="" if data_dir is None else str(data_dir),
-            export_dir_prefix="",
-        )
-        task.set_caching_options(False)
-        pythonpath = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
-        task.set_env_variable("PYTHONPATH", pythonpath)
-        return task.outputs["accuracy"]
-
     with tempfile.TemporaryDirectory(prefix="mnist-kfp-local-") as scratch:
+        # kfp.local's runner writes the component's source to `mktemp -d` and never removes
+        # it; with TMPDIR here, that (and the component's own temp dirs) goes with scratch.
+        tmpdir = Path(scratch, "tmp")
+        tmpdir.mkdir()
+
+        @dsl.pipeline(name="mnist-e2e-local-train")
+        def local_train() -> float:
+            task = train_op(
+                model_export_dir=str(export_dir),
+                train_steps=steps,
+                learning_rate=learning_rate,
+                batch_size=batch_size,
+                model_type=model_type,
+                data_dir="" if data_dir is None else str(data_dir),
+                export_dir_prefix="",
+            )
+            task.set_caching_options(False)
+            pythonpath = os.pathsep.join(
+                p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p
+            )
+            task.set_env_variable("PYTHONPATH", pythonpath)
+            task.set_env_variable("TMPDIR", str(tmpdir))
+            return task.outputs["accuracy"]
+
         local.init(
             runner=local.SubprocessRunner(use_venv=False),
-            pipeline_root=str(pipeline_root or scratch),
+            pipeline_root=str(pipeline_root or Path(scratch, "root")),
             raise_on_error=True,
         )
         try:

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,6 +47,21 @@ def _only_run(artifacts: Path) -> Path:
     return runs[0]
 
 
+def _wait_for_line(log: Path, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never appeared in {log} within {timeout}s")
+
+
+def _scratch_dirs() -> set[Path]:
+    """Temp dirs the train step's programs make, where they would land without the harness."""
+    tmp = Path(tempfile.gettempdir())
+    return {*tmp.glob("mnist-train-*"), *tmp.glob("mnist-kfp-local-*"), *tmp.glob("tmp.*")}
+
+
 def _wait_for_process(ledger: Ledger, name: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -57,6 +73,7 @@ def _wait_for_process(ledger: Ledger, name: str, timeout: float) -> None:
 
 def test_sigterm_mid_training_tears_everything_down(tmp_path):
     artifacts = tmp_path / "artifacts"
+    scratch_before = _scratch_dirs()
     # Long enough that SIGTERM surely lands while training.
     run = _pytest_e2e(artifacts, "--train-steps", "100000", "--model-type", "linear")
     try:
@@ -66,7 +83,8 @@ def test_sigterm_mid_training_tears_everything_down(tmp_path):
             time.sleep(0.1)
         ledger = Ledger(_only_run(artifacts) / "ledger.jsonl")
         _wait_for_process(ledger, "web-ui", timeout=60)
-        time.sleep(1.0)  # let the children get going: they must be stopped, not just unborn
+        # SIGTERM must land while the train component is really training, its temp dirs made.
+        _wait_for_line(ledger.path.parent / "logs" / "train.log", "data: ", timeout=120)
         run.send_signal(signal.SIGTERM)
         output, _ = run.communicate(timeout=120)
     finally:
@@ -81,6 +99,8 @@ def test_sigterm_mid_training_tears_everything_down(tmp_path):
     }
     assert leftovers(resources) == [], output
     assert "left nothing behind" in output, output
+    # The children's own temp dirs (kfp.local's, the trainer's) went with the run's workdir.
+    assert _scratch_dirs() <= scratch_before
     summary = json.loads((ledger.path.parent / "summary.json").read_text())
     assert summary["leftovers"] == []
 

@@ -1,5 +1,8 @@
 """The train component run for real through kfp.local (SubprocessRunner, no venv)."""
 
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from pipeline.local_run import LocalTrainError, run_train_locally
@@ -9,12 +12,15 @@ from pipeline.local_run import LocalTrainError, run_train_locally
 def test_train_component_trains_and_exports_through_kfp_local(tmp_path, monkeypatch):
     # From another directory: the component must find `model` through PYTHONPATH, not cwd.
     monkeypatch.chdir(tmp_path)
+    before = set(Path(tempfile.gettempdir()).glob("tmp.*"))
     accuracy = run_train_locally(tmp_path / "export", steps=5, pipeline_root=tmp_path / "kfp")
     assert 0.0 <= accuracy <= 1.0
     (version,) = [p for p in (tmp_path / "export").iterdir() if p.name.isdigit()]
     assert (version / "saved_model.pb").is_file()
     # kfp.local kept the component's outputs, as a cluster run's artifacts would be.
     assert list((tmp_path / "kfp").rglob("executor_output.json"))
+    # kfp.local's `mktemp -d` for the component's source went with our scratch dir.
+    assert set(Path(tempfile.gettempdir()).glob("tmp.*")) <= before
 
 
 @pytest.mark.slow  # starts a kfp.local subprocess (no TensorFlow: the flag is rejected first)

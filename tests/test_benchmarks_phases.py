@@ -1,0 +1,72 @@
+"""The pure parts of the phases benchmark: rows from a phases.json, medians, the command."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.phases import EXIT, STARTUP, WALL, medians, phase_seconds, pytest_argv
+
+PHASES_JSON = [
+    {"name": "provision", "start": 102.0, "end": 102.5, "ok": True},
+    {"name": "train", "start": 102.5, "end": 118.5, "ok": True},
+    {"name": "serve ready", "start": 102.5, "end": 119.0, "ok": True},
+    {"name": "assertions", "start": 119.0, "end": 121.0, "ok": True},
+    {"name": "teardown", "start": 121.0, "end": 122.0, "ok": True},
+    {"name": "ui ready", "start": 102.6, "end": None, "ok": None},
+]
+
+
+def test_rows_are_offsets_from_launch_and_durations():
+    rows = phase_seconds(PHASES_JSON, launched=100.0, exited=123.5)
+    assert rows[STARTUP] == {"starts_at": 0.0, "seconds": 2.0}
+    assert rows["train"] == {"starts_at": 2.5, "seconds": 16.0}
+    assert rows["teardown"] == {"starts_at": 21.0, "seconds": 1.0}
+    assert rows[EXIT] == {"starts_at": 22.0, "seconds": 1.5}
+    assert rows[WALL] == {"starts_at": 0.0, "seconds": 23.5}
+    assert "ui ready" not in rows  # never finished: no duration to report
+
+
+def test_no_phases_leaves_only_the_wall_time():
+    assert phase_seconds([], launched=1.0, exited=4.0) == {WALL: {"starts_at": 0.0, "seconds": 3.0}}
+
+
+def test_medians_per_row_in_phase_order():
+    runs = [
+        {"train": {"starts_at": 2.0, "seconds": 10.0}, WALL: {"starts_at": 0, "seconds": 20.0}},
+        {"train": {"starts_at": 3.0, "seconds": 30.0}, WALL: {"starts_at": 0, "seconds": 40.0}},
+        {"train": {"starts_at": 4.0, "seconds": 20.0}, STARTUP: {"starts_at": 0, "seconds": 1.0}},
+    ]
+    result = medians(runs)
+    assert list(result) == [STARTUP, "train", WALL]
+    assert result["train"] == {"starts_at": 3.0, "seconds": 20.0, "runs": 3}
+    assert result[WALL] == {"starts_at": 0.0, "seconds": 30.0, "runs": 2}
+    assert result[STARTUP]["runs"] == 1
+
+
+def test_the_run_is_the_readme_command_with_its_own_artifacts_dir():
+    argv = pytest_argv(Path("/tmp/a"), ["--local-storage", "pvc"])
+    assert argv[:4] == [sys.executable, "-m", "pytest", "e2e"]
+    assert argv[argv.index("--platform") + 1] == "local"
+    assert argv[argv.index("--artifacts-dir") + 1] == "/tmp/a"
+    assert argv[-2:] == ["--local-storage", "pvc"]
+    assert "no:cacheprovider" in argv
+
+
+@pytest.mark.parametrize("name", ["phases", "training", "serving", "ui"])
+def test_every_benchmark_has_a_command_line(name, capsys):
+    from benchmarks.__main__ import build_parser
+
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args([name, "--help"])
+    assert exited.value.code == 0
+    assert "usage: python -m benchmarks" in capsys.readouterr().out
+
+
+def test_an_unknown_benchmark_is_refused(capsys):
+    from benchmarks.__main__ import build_parser
+
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["latency"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'latency'" in capsys.readouterr().err

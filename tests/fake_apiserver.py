@@ -8,15 +8,14 @@ records every request. It is a test double of the API server, not of the client.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from kubernetes.client import ApiClient, Configuration
+
+from tests import loopback_http
 
 
 @dataclass
@@ -27,7 +26,16 @@ class Request:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]  # keys lower-cased
-    body: Any
+    body: Any  # parsed JSON; text if it is not JSON; None if empty
+
+    @classmethod
+    def from_wire(cls, request: loopback_http.Request) -> Request:
+        """*request* with its body parsed."""
+        try:
+            body = json.loads(request.body) if request.body else None
+        except ValueError:
+            body = request.body.decode()
+        return cls(request.method, request.path, request.query, request.headers, body)
 
 
 # A route answers (status, JSON body); a watch route answers a list of events to stream.
@@ -60,6 +68,23 @@ class FakeApiServer:
     def seen(self, method: str, path: str) -> list[Request]:
         """The requests received for *method path*."""
         return [r for r in self.requests if r.method == method and r.path == path]
+
+    def answer(self, wire: loopback_http.Request) -> tuple[int, Any]:
+        """Record *wire* and answer it from the watches (``GET ?watch=true``) or the routes."""
+        request = Request.from_wire(wire)
+        self.requests.append(request)
+        if request.method == "GET" and is_watch(request.query):
+            events = self.watches.get(request.path, lambda _r: [])(request)
+            return 200, loopback_http.JsonLines(events)
+        responder = self.routes.get((request.method, request.path))
+        if responder is None:
+            return 404, status_body(404, f"{request.method} {request.path} not found")
+        return responder(request)
+
+
+def is_watch(query: dict[str, list[str]]) -> bool:
+    """Whether a request with *query* asks to watch (``?watch=true``, as the client sends it)."""
+    return [value.lower() for value in query.get("watch", [])] == ["true"]
 
 
 def status_body(code: int, message: str) -> dict[str, Any]:
@@ -167,60 +192,7 @@ def pod_list(pods: list[dict[str, Any]], resource_version: str = "10") -> dict[s
 
 @contextmanager
 def serving(fake: FakeApiServer) -> Iterator[FakeApiServer]:
-    """Serve *fake* on 127.0.0.1 for the duration of the block."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def _handle(self) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = raw.decode()
-            request = Request(
-                self.command,
-                parts.path,
-                parse_qs(parts.query),
-                {key.lower(): value for key, value in self.headers.items()},
-                body,
-            )
-            fake.requests.append(request)
-            if self.command == "GET" and [v.lower() for v in request.query.get("watch", [])] == [
-                "true"
-            ]:
-                events = fake.watches.get(parts.path, lambda _r: [])(request)
-                self._send(200, "\n".join(json.dumps(e) for e in events).encode() + b"\n")
-                return
-            responder = fake.routes.get((self.command, parts.path))
-            code, answer = (
-                responder(request)
-                if responder
-                else (404, status_body(404, f"{self.command} {parts.path} not found"))
-            )
-            self._send(code, json.dumps(answer).encode())
-
-        def _send(self, code: int, payload: bytes) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_PATCH = do_POST = do_PUT = do_DELETE = _handle
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep test output quiet
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    """Serve *fake* on 127.0.0.1 for the duration of the block; ``fake.url`` is its address."""
+    with loopback_http.serve(fake.answer) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

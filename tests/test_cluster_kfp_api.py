@@ -4,9 +4,7 @@ the compiled pipeline, and every call bounded in time — against a real HTTP se
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import pytest
 from fixtures.cluster import kfp_api, retry
 from fixtures.cluster.kfp_api import KfpApi, KfpEndpoint
 from pipeline.compile import compile_pipeline
+from tests.loopback_http import Request, serve
 
 RUN = "mnist-e2e-20261125t120000z-abcd"
 
@@ -58,7 +57,7 @@ def test_malformed_pipeline_fails_before_the_server() -> None:
 
 
 class KfpStub:
-    """A KFP API server on loopback answering from a table; records requests."""
+    """A KFP API answering from a table (served by the ``stub`` fixture); records requests."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, Any]] = []
@@ -67,41 +66,23 @@ class KfpStub:
     def on(self, method: str, path: str, *answers: tuple[int, Any]) -> None:
         self.answers[(method, path)] = list(answers)
 
+    def answer(self, request: Request) -> tuple[int, Any]:
+        """Record *request*; answer the next of its route's answers, repeating the last one."""
+        body = json.loads(request.body) if request.body else None
+        self.requests.append((request.method, request.path, body))
+        queue = self.answers.get((request.method, request.path), [(404, {"error": "not found"})])
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
 
 @pytest.fixture
 def stub() -> Iterator[tuple[KfpStub, str]]:
+    """A KfpStub served on loopback, and its URL.
+
+    Teardown stops the server.
+    """
     state = KfpStub()
-
-    class Handler(BaseHTTPRequestHandler):
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            path = self.path.split("?")[0]
-            state.requests.append((self.command, self.path, body))
-            queue = state.answers.get((self.command, path), [(404, {"error": "not found"})])
-            code, answer = queue.pop(0) if len(queue) > 1 else queue[0]
-            payload = json.dumps(answer).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_DELETE = _handle
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(state.answer) as url:
+        yield state, url
 
 
 def test_create_run_retries_a_5xx_and_reuses_a_run_that_was_created(stub, compiled: Path) -> None:

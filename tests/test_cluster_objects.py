@@ -3,14 +3,11 @@ against a scripted API server on loopback (tests/fake_apiserver.py)."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 import pytest
 from kubernetes.client import ApiClient, Configuration
@@ -20,7 +17,15 @@ from fixtures.cluster.waits import Decision, WaitTimeout, watch_until
 from fixtures.ledger import Ledger
 from fixtures.naming import run_labels
 from fixtures.waits import WaitFailed
-from tests.fake_apiserver import FakeApiServer, pod_json, pod_list, serving, status_body
+from tests.fake_apiserver import (
+    FakeApiServer,
+    is_watch,
+    pod_json,
+    pod_list,
+    serving,
+    status_body,
+)
+from tests.loopback_http import JsonLines, Request, serve
 
 RUN = "mnist-e2e-20261125t120000z-abcd"
 NAMESPACES = "/api/v1/namespaces"
@@ -118,39 +123,21 @@ PODS = "/api/v1/namespaces/kubeflow/pods"
 
 @contextmanager
 def list_and_watch(routes: dict[str, tuple[dict, list[dict]]]) -> Iterator[ApiClient]:
-    """An API server on loopback: GET path lists its object list; ``?watch=`` streams its
-    events as JSON lines (the shared fake frames a watch differently from the real client's
-    ``watch=True``). Yields a real ApiClient pointed at it."""
+    """An API server on loopback: a request for a path answers its object list, or with
+    ``?watch=true`` streams its events as JSON lines; other paths are 404. Yields a real
+    ApiClient pointed at it."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            listed, events = routes.get(parts.path, ({}, []))
-            if parse_qs(parts.query).get("watch", [""])[0].lower() == "true":
-                payload = b"".join(json.dumps(e).encode() + b"\n" for e in events)
-            else:
-                payload = json.dumps(listed).encode()
-            self.send_response(200 if parts.path in routes else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def answer(request: Request) -> tuple[int, Any]:
+        listed, events = routes.get(request.path, ({}, []))
+        code = 200 if request.path in routes else 404
+        return code, JsonLines(events) if is_watch(request.query) else listed
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    client = ApiClient(Configuration(host=f"http://127.0.0.1:{server.server_address[1]}"))
-    try:
-        yield client
-    finally:
-        client.close()
-        server.shutdown()
-        server.server_close()
+    with serve(answer) as url:
+        client = ApiClient(Configuration(host=url))
+        try:
+            yield client
+        finally:
+            client.close()
 
 
 def test_watch_fails_fast_when_a_watched_pod_turns_fatal() -> None:

@@ -4,14 +4,11 @@ and the KFP API: waiting on a KFP run ends with a success, a classified failure 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from kubernetes.client import ApiClient, Configuration
@@ -22,7 +19,8 @@ from fixtures.config import HarnessConfig
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
 from fixtures.platforms.kind import KindPlatform
-from tests.fake_apiserver import pod_json, pod_list
+from tests.fake_apiserver import is_watch, pod_json, pod_list
+from tests.loopback_http import JsonLines, Request, serve
 
 RUN = "mnist-e2e-20261125t120000z-abcd"
 PODS = "/api/v1/namespaces/kubeflow/pods"
@@ -36,54 +34,27 @@ def api_server(
     seen: list[str] | None = None,
     bodies: dict[str, tuple[str, Any]] | None = None,
 ) -> Iterator[str]:
-    """Routes by path (GET) or "METHOD path"; a list body is streamed as JSON lines (a
-    watch's events). Every request is appended to *seen* as "METHOD path"; request bodies go
-    to *bodies* as (content type, parsed JSON) under the same key."""
+    """Routes by path (GET) or "METHOD path"; a route answers (status, payload) from the
+    query, as tests/loopback_http.py encodes it. Every request goes to *seen* as "METHOD
+    path"; request bodies go to *bodies* as (content type, parsed JSON) under "METHOD path"."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            query = parse_qs(parts.query)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            if seen is not None:
-                seen.append(f"{self.command} {parts.path}")
-            if bodies is not None and raw:
-                content_type = self.headers.get("Content-Type", "")
-                bodies[f"{self.command} {parts.path}"] = (content_type, json.loads(raw))
-            key = parts.path if self.command == "GET" else f"{self.command} {parts.path}"
-            code, body = routes[key](query) if key in routes else (404, {"message": "not found"})
-            if isinstance(body, list):
-                payload = b"".join(json.dumps(e).encode() + b"\n" for e in body)
-            else:
-                payload = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def answer(request: Request) -> tuple[int, Any]:
+        key = f"{request.method} {request.path}"
+        if seen is not None:
+            seen.append(key)
+        if bodies is not None and request.body:
+            bodies[key] = (request.headers.get("content-type", ""), json.loads(request.body))
+        route = request.path if request.method == "GET" else key
+        return routes[route](request.query) if route in routes else (404, {"message": "not found"})
 
-        do_POST = do_DELETE = do_PATCH = do_GET
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(answer) as url:
+        yield url
 
 
 def pods_route(listed: list[dict], events: list[dict]) -> Answer:
     def answer(query: dict[str, list[str]]) -> tuple[int, Any]:
-        if query.get("watch", [""])[0].lower() == "true":
-            return 200, events
+        if is_watch(query):
+            return 200, JsonLines(events)
         return 200, pod_list(listed, "5")
 
     return answer

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
-import http.server
 import re
 import shutil
 import struct
-import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from model.data import (
     DownloadError,
     MnistFileError,
 )
+from tests import loopback_http
 
 # What model/sample/README.md says the committed files are.
 SAMPLE_MD5 = {
@@ -248,34 +248,24 @@ def test_the_shuffle_depends_on_the_seed_alone() -> None:
 # -- download over real HTTP ------------------------------------------------------------------
 
 
+@dataclass
 class _Mirror:
-    """A directory served over HTTP on loopback; records the paths requested."""
+    """Files served under /mnist/ over HTTP on loopback; records the paths requested."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.requests: list[str] = []
-        mirror = self
+    files: dict[str, bytes]
+    requests: list[str] = field(default_factory=list)
+    url: str = ""
 
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def do_GET(self) -> None:
-                mirror.requests.append(self.path)
-                super().do_GET()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass  # keep pytest's output clean
-
-        handler = functools.partial(Handler, directory=str(root))
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/mnist/"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+    def answer(self, request: loopback_http.Request) -> tuple[int, bytes]:
+        self.requests.append(request.path)
+        name = request.path.removeprefix("/mnist/")
+        if request.path.startswith("/mnist/") and name in self.files:
+            return 200, self.files[name]
+        return 404, b"File not found"
 
 
 @pytest.fixture
-def serve(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[dict[str, bytes]], _Mirror]]:
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[dict[str, bytes]], _Mirror]]:
     """Start HTTP mirrors serving given files under /mnist/.
 
     Teardown shuts every server down and joins its thread.
@@ -283,23 +273,14 @@ def serve(
     # A proxy set for the machine must not carry loopback requests elsewhere.
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.setenv(name, "127.0.0.1,localhost")
-    mirrors: list[_Mirror] = []
+    with ExitStack() as servers:
 
-    def start(files: dict[str, bytes]) -> _Mirror:
-        root = tmp_path / f"mirror{len(mirrors)}"
-        (root / "mnist").mkdir(parents=True)
-        for name, payload in files.items():
-            (root / "mnist" / name).write_bytes(payload)
-        mirror = _Mirror(root)
-        mirror.thread.start()
-        mirrors.append(mirror)
-        return mirror
+        def start(files: dict[str, bytes]) -> _Mirror:
+            mirror = _Mirror(files)
+            mirror.url = servers.enter_context(loopback_http.serve(mirror.answer)) + "/mnist/"
+            return mirror
 
-    yield start
-    for mirror in mirrors:
-        mirror.server.shutdown()
-        mirror.server.server_close()
-        mirror.thread.join(timeout=5)
+        yield start
 
 
 @pytest.fixture

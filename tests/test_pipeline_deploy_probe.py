@@ -1,9 +1,7 @@
 """The readiness calls, for real: gRPC Predict against a PredictionService on a socket, and
 HTTP GET against a server on a socket."""
 
-import threading
 from concurrent import futures
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
 import pytest
@@ -11,6 +9,7 @@ import pytest
 from model.contract import IMAGE_PIXELS, INPUT_KEY, MODEL_NAME, SIGNATURE_NAME
 from pipeline.deploy import probe
 from pipeline.deploy.retry import DeployError
+from tests.loopback_http import serve
 
 
 def no_sleep(_seconds):
@@ -120,28 +119,14 @@ def test_nothing_listening_gives_up_at_the_deadline():
 
 @pytest.fixture
 def http_server():
-    """A real HTTP server on loopback answering GET with a script of status codes."""
+    """A real HTTP server on loopback answering with a script of status codes (the last repeats)."""
     script = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            code = script.pop(0) if len(script) > 1 else script[0]
-            self.send_response(code)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+    def answer(_request):
+        return (script.pop(0) if len(script) > 1 else script[0]), b"ok"
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", script
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(answer) as url:
+        yield url, script
 
 
 def test_ready_after_503s(http_server):

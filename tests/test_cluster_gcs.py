@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from google.api_core.iam import Policy
 from google.auth.credentials import AnonymousCredentials
@@ -54,23 +52,13 @@ def test_object_admin_is_granted_once() -> None:
 
 
 @pytest.fixture
-def emulated() -> Iterator[storage.Client]:
+def emulated(gcs_emulator: str) -> storage.Client:
     """A real storage.Client against the GCS JSON API emulator on loopback (in memory)."""
-    from gcp_storage_emulator.server import create_server
-
-    from fixtures.ports import free_port
-
-    port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True)
-    server.start()
-    try:
-        yield storage.Client(
-            project="proj",
-            credentials=AnonymousCredentials(),
-            client_options={"api_endpoint": f"http://127.0.0.1:{port}"},
-        )
-    finally:
-        server.stop()
+    return storage.Client(
+        project="proj",
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": gcs_emulator},
+    )
 
 
 def test_bucket_is_created_then_deleted_with_its_contents(emulated: storage.Client) -> None:
@@ -88,6 +76,7 @@ def test_bucket_is_created_then_deleted_with_its_contents(emulated: storage.Clie
 
 
 def test_an_existing_bucket_is_never_adopted(emulated: storage.Client) -> None:
-    gcs.create_bucket(emulated, RUN, "proj", "US-CENTRAL1")
+    run = "mnist-e2e-20261125t120000z-0dd5"  # its own bucket: the emulator lives per module
+    gcs.create_bucket(emulated, run, "proj", "US-CENTRAL1")
     with pytest.raises(retry.ActionFailed, match="not retryable"):
-        gcs.create_bucket(emulated, RUN, "proj", "US-CENTRAL1")
+        gcs.create_bucket(emulated, run, "proj", "US-CENTRAL1")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -16,16 +15,17 @@ import pytest
 from fixtures.cluster import portforward
 from fixtures.cluster.portforward import Forward, Supervisor
 from fixtures.ports import free_port
+from fixtures.waits import NotReady, wait_until
 
 
 def wait_for(status_file: Path, predicate, timeout: float = 20.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def matched() -> dict:
         status = portforward.read_status(status_file)
-        if predicate(status):
-            return status
-        time.sleep(0.05)
-    raise AssertionError(f"status never matched; last: {portforward.read_status(status_file)}")
+        if not predicate(status):
+            raise NotReady(f"status so far: {status}")
+        return status
+
+    return wait_until(f"port-forward status in {status_file}", matched, timeout=timeout)
 
 
 def test_kubectl_forward_binds_loopback_only() -> None:

@@ -7,13 +7,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 from fixtures.ledger import Ledger
 from fixtures.platforms.local import leftovers
+from fixtures.waits import until
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,28 +47,10 @@ def _only_run(artifacts: Path) -> Path:
     return runs[0]
 
 
-def _wait_for_line(log: Path, text: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if log.exists() and text in log.read_text(errors="replace"):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{text!r} never appeared in {log} within {timeout}s")
-
-
 def _scratch_dirs() -> set[Path]:
     """Temp dirs the train step's programs make, where they would land without the harness."""
     tmp = Path(tempfile.gettempdir())
     return {*tmp.glob("mnist-train-*"), *tmp.glob("mnist-kfp-local-*"), *tmp.glob("tmp.*")}
-
-
-def _wait_for_process(ledger: Ledger, name: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(r.kind == "process" and r.name == name for r in ledger):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"no {name} process recorded in {ledger.path} after {timeout}s")
 
 
 def test_sigterm_mid_training_tears_everything_down(tmp_path):
@@ -77,14 +59,24 @@ def test_sigterm_mid_training_tears_everything_down(tmp_path):
     # Long enough that SIGTERM surely lands while training.
     run = _pytest_e2e(artifacts, "--train-steps", "100000", "--model-type", "linear")
     try:
-        deadline = time.monotonic() + 60
-        while not artifacts.exists() or not any(artifacts.iterdir()):
-            assert time.monotonic() < deadline, "the run never created its artifacts dir"
-            time.sleep(0.1)
+        until(
+            "the run creates its artifacts dir",
+            lambda: artifacts.exists() and any(artifacts.iterdir()),
+            timeout=60,
+        )
         ledger = Ledger(_only_run(artifacts) / "ledger.jsonl")
-        _wait_for_process(ledger, "web-ui", timeout=60)
+        until(
+            f"a web-ui process recorded in {ledger.path}",
+            lambda: any(r.kind == "process" and r.name == "web-ui" for r in ledger),
+            timeout=60,
+        )
         # SIGTERM must land while the train component is really training, its temp dirs made.
-        _wait_for_line(ledger.path.parent / "logs" / "train.log", "data: ", timeout=120)
+        train_log = ledger.path.parent / "logs" / "train.log"
+        until(
+            f"'data: ' in {train_log}",
+            lambda: train_log.exists() and "data: " in train_log.read_text(errors="replace"),
+            timeout=120,
+        )
         run.send_signal(signal.SIGTERM)
         output, _ = run.communicate(timeout=120)
     finally:

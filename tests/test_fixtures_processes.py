@@ -1,11 +1,11 @@
 import sys
-import time
 
 import psutil
 
 from fixtures import processes
 from fixtures.ledger import Ledger, Resource
 from fixtures.ports import free_port, is_port_free
+from fixtures.waits import until
 
 # A parent that starts a grandchild and ignores SIGTERM: stop() must still end both.
 STUBBORN = """
@@ -17,21 +17,12 @@ time.sleep(600)
 """
 
 
-def _wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_stop_ends_the_whole_group_even_when_sigterm_is_ignored(tmp_path):
     ledger = Ledger(tmp_path / "ledger.jsonl")
     started = processes.start(
         "stubborn", [sys.executable, "-c", STUBBORN], ledger=ledger, log_path=tmp_path / "s.log"
     )
-    assert _wait_for(lambda: "ready" in started.log_path.read_text())
+    until("the child printed ready", lambda: "ready" in started.log_path.read_text(), timeout=10)
     group = [p for p in psutil.process_iter() if p.pid != started.pid and _in_group(p, started.pid)]
     assert group, "the grandchild should be in the child's process group"
     (resource,) = ledger.resources()

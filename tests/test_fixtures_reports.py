@@ -3,8 +3,8 @@
 from pathlib import Path
 
 TEST = """
-def test_one():
-    assert True
+def test_one(tmp_path):
+    assert tmp_path.is_dir()
 """
 
 

@@ -39,3 +39,12 @@ def test_unexpected_errors_are_not_retried():
     with pytest.raises(ValueError, match="bug"):
         wait_until("x", probe, timeout=5)
     assert len(calls) == 1
+
+
+def test_until_polls_a_condition_and_names_it_when_it_never_holds():
+    from fixtures.waits import until
+
+    answers = iter([False, 0, "yes"])
+    until("flag set", lambda: next(answers), timeout=5, max_interval=0.01)
+    with pytest.raises(WaitFailed, match="log has 'ready': not ready after"):
+        until("log has 'ready'", lambda: False, timeout=0.2, max_interval=0.01)

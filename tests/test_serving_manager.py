@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from fixtures.waits import until
 from serving.errors import ServingError
 from serving.manager import AVAILABLE, END, LOADING, ModelManager
 from serving.storage import LocalStore
@@ -154,10 +155,7 @@ def test_the_poll_thread_picks_up_a_new_version(manager: ModelManager, base: Pat
     export(base, 1)
     manager.start()
     try:
-        deadline = time.monotonic() + 30
-        while manager.loaded_versions() != [1]:
-            assert time.monotonic() < deadline, "version 1 not loaded within 30 s"
-            time.sleep(0.05)
+        until("version 1 loaded", lambda: manager.loaded_versions() == [1], timeout=30)
         served: list[int] = []
         stop = threading.Event()
 
@@ -169,9 +167,7 @@ def test_the_poll_thread_picks_up_a_new_version(manager: ModelManager, base: Pat
         client = threading.Thread(target=keep_asking)
         client.start()
         export(base, 2, favoured=7)
-        while manager.loaded_versions() != [2]:
-            assert time.monotonic() < deadline, "version 2 not loaded within 30 s"
-            time.sleep(0.05)
+        until("version 2 loaded", lambda: manager.loaded_versions() == [2], timeout=30)
         stop.set()
         client.join()
     finally:

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -26,6 +25,7 @@ import numpy as np
 import pytest
 
 from fixtures.ports import free_port, is_port_free
+from fixtures.waits import NotReady, wait_until
 from model.contract import IMAGE_PIXELS, NUM_CLASSES, SIGNATURE_NAME
 
 # Starts TensorFlow processes (and imports TensorFlow here to export models): slow.
@@ -37,15 +37,14 @@ T = TypeVar("T")
 
 def eventually(description: str, check: Callable[[], T], timeout: float = 60.0) -> T:
     """Call *check* until it returns without AssertionError/RpcError; fail after *timeout*."""
-    __tracebackhide__ = True
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def probe() -> T:
         try:
             return check()
         except (AssertionError, grpc.RpcError) as exc:
-            if time.monotonic() > deadline:
-                pytest.fail(f"{description}: not true after {timeout:.0f} s; last: {exc}")
-        time.sleep(0.05)
+            raise NotReady(str(exc)) from exc
+
+    return wait_until(description, probe, timeout=timeout, max_interval=0.05)
 
 
 @dataclass
@@ -370,48 +369,15 @@ def _assert_equal(got: object, expected: object) -> None:
 # -- gs:// against gcp-storage-emulator --------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The endpoint of a gcp-storage-emulator on a free loopback port.
-
-    Teardown stops the emulator (its data lived in memory).
-    """
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gcp_storage_emulator", "start", "--host=127.0.0.1",
-             f"--port={port}", "--in-memory"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-
-        def answers() -> None:
-            if process.poll() is not None:
-                pytest.fail(f"gcp-storage-emulator exited: {log.read_text()}")
-            try:
-                urllib.request.urlopen(f"{endpoint}/storage/v1/b?project=p", timeout=2).close()
-            except (urllib.error.URLError, OSError) as exc:
-                raise AssertionError(str(exc)) from exc
-
-        eventually(f"gcp-storage-emulator on {endpoint}", answers, timeout=30)
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 def test_gs_base_path_downloads_versions_and_cleans_its_cache_on_sigint(
-    emulator: str,
+    gcs_emulator: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     stopped_at_teardown: list[Server],
 ) -> None:
     from model import gcs
 
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
     bucket = f"serving-{uuid.uuid4().hex[:12]}"
     gcs.client().create_bucket(bucket)
     base = f"gs://{bucket}/export"
@@ -422,7 +388,7 @@ def test_gs_base_path_downloads_versions_and_cleans_its_cache_on_sigint(
         base,
         tmp_path / "server.log",
         rest=False,
-        env={"STORAGE_EMULATOR_HOST": emulator, "TMPDIR": str(server_tmp)},
+        env={"STORAGE_EMULATOR_HOST": gcs_emulator, "TMPDIR": str(server_tmp)},
     )
     stopped_at_teardown.append(server)
 

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fixtures.ports import free_port
 from model import gcs
 from serving.storage import GcsStore, LocalStore, StorageError, open_store
 
@@ -62,54 +55,13 @@ def test_open_store_picks_by_scheme(tmp_path: Path) -> None:
 # -- gs:// against gcp-storage-emulator -------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The endpoint of a gcp-storage-emulator on a free loopback port.
-
-    Teardown stops the emulator (its data lived in memory).
-    """
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gcp_storage_emulator",
-                "start",
-                "--host=127.0.0.1",
-                f"--port={port}",
-                "--in-memory",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"gcp-storage-emulator exited {process.returncode}: {log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{endpoint}/storage/v1/b?project=p", timeout=2):
-                    break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"gcp-storage-emulator not answering on {endpoint} after 30 s")
-                time.sleep(0.05)
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 @pytest.fixture
-def bucket(emulator: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def bucket(gcs_emulator: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """``gs://<new bucket>/export`` on the emulator; STORAGE_EMULATOR_HOST points at it.
 
     Teardown: none needed, the emulator keeps everything in memory and stops after the module.
     """
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
     name = f"serving-{uuid.uuid4().hex[:12]}"
     gcs.client().create_bucket(name)
     return f"gs://{name}/export"
@@ -147,9 +99,9 @@ def test_gcs_base_path_not_written_yet_has_no_versions(bucket: str) -> None:
 
 
 def test_a_missing_bucket_is_a_storage_error(
-    emulator: str, monkeypatch: pytest.MonkeyPatch
+    gcs_emulator: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator)
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
     store = open_store("gs://no-such-bucket/export")
     try:
         with pytest.raises(StorageError, match=r"cannot list gs://no-such-bucket/export: 404"):

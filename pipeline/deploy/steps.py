@@ -107,6 +107,23 @@ def apply_all(
         log(f"applied {resource_path(obj)}")
 
 
+def roll_out(
+    api_client: ApiClient,
+    objects: list[render.Obj],
+    namespace: str,
+    deployment: str,
+    deadline: float,
+    *,
+    log: Callable[[str], None],
+    clock: Callable[[], float],
+) -> None:
+    """Apply *objects*, then wait for *deployment*'s rollout; RolloutFailed with the cause."""
+    apply_all(api_client, objects, deadline, log)
+    status = wait_for_rollout(api_client, namespace, deployment, deadline, log=log, clock=clock)
+    if status.state is not State.COMPLETE:
+        raise RolloutFailed(status)
+
+
 def serve(
     settings: ServeSettings,
     api_client: ApiClient,
@@ -129,12 +146,9 @@ def serve(
     if settings.preflight:
         found = check_export(settings.model_base_path)
         log(f"export {settings.model_base_path} has versions {found}; serving {max(found)}")
-    apply_all(api_client, objects, deadline, log)
-    status = wait_for_rollout(
-        api_client, settings.namespace, render.SERVING_NAME, deadline, log=log, clock=clock
+    roll_out(
+        api_client, objects, settings.namespace, render.SERVING_NAME, deadline, log=log, clock=clock
     )
-    if status.state is not State.COMPLETE:
-        raise RolloutFailed(status)
     address = serving_address(settings.namespace)
     version = probe.wait_for_prediction(settings.probe_target or address, deadline, log=log)
     log(f"TF Serving at {address} predicts with model version {version}")
@@ -158,12 +172,9 @@ def web_ui(
         model_server=settings.model_server,
         service_type=settings.service_type,
     )
-    apply_all(api_client, objects, deadline, log)
-    status = wait_for_rollout(
-        api_client, settings.namespace, render.WEB_UI_NAME, deadline, log=log, clock=clock
+    roll_out(
+        api_client, objects, settings.namespace, render.WEB_UI_NAME, deadline, log=log, clock=clock
     )
-    if status.state is not State.COMPLETE:
-        raise RolloutFailed(status)
     url = web_ui_url(settings.namespace)
     probe.wait_for_http(f"{settings.probe_url or url}/readyz", deadline, log=log)
     log(f"web UI at {url} is ready")

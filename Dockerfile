@@ -7,7 +7,9 @@
 #
 # Base: Python 3.11 (the project's) on Debian bookworm slim, pinned by digest so a rebuild
 # gets the same layers; the tag is kept for humans. Renovate/dependabot can bump both.
-FROM python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
+# With no registry, `tox -e airgap` passes a local bookworm base with Debian's Python 3.11.
+ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
+FROM ${BASE_IMAGE}
 
 LABEL org.opencontainers.image.title="mnist-e2e" \
       org.opencontainers.image.description="Kubeflow MNIST e2e: trainer, deploy steps and web UI" \

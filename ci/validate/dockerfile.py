@@ -62,7 +62,13 @@ def policy_problems(text: str, dockerignore: str) -> list[str]:
     """The project's rules for its Dockerfile (*text*) and .dockerignore."""
     problems = []
     steps = instructions(text)
+    defaults = dict(
+        args.split("=", 1) for word, args in steps if word == "ARG" and "=" in args
+    )
     for word, args in steps:
+        if word == "FROM":
+            # FROM ${BASE_IMAGE}: the build arg's default is what a plain build uses
+            args = re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m.group(1), m.group(0)), args)
         if word == "FROM" and not re.search(r"@sha256:[0-9a-f]{64}\b", args):
             problems.append(f"FROM {args}: pin the base image by digest (name:tag@sha256:…)")
         if word in ("ARG", "ENV") and SECRET_WORDS.search(args.split("=")[0]):

@@ -41,6 +41,9 @@ WEB_UI_NAME: Final = "web-ui"
 PVC_NAME: Final = "mnist-model"
 # The pinned TF Serving image of manifests/base/tf-serving.yaml (a test keeps them equal).
 TF_SERVING_IMAGE: Final = "tensorflow/serving:2.20.0"
+# The project's own model server (serving/), which takes TF Serving's flags: what runs in
+# the tf-serving Deployment when the image is not TF Serving's (no registry to pull it from).
+STAND_IN_COMMAND: Final = ["python", "-m", "serving"]
 MODEL_MOUNT: Final = "/mnt"
 # kind: where the model volume's directories live on the node, and where KFP runs steps.
 HOST_DIR: Final = "/var/local/mnist-e2e"
@@ -207,6 +210,7 @@ def serving_objects(
     objects = for_run(select(load_overlay(overlay, rendered_dir), "serve"), namespace, run_id)
     container = _container(_only(objects, "Deployment", SERVING_NAME), SERVING_NAME)
     container["image"] = image
+    container["command"] = serving_command(image, container["command"])
     container["args"] = _set_flag(container["args"], "--model_base_path", path)
     pod = _only(objects, "Deployment", SERVING_NAME)["spec"]["template"]["spec"]
     if overlay == "kind":
@@ -222,6 +226,17 @@ def serving_objects(
             _check_dns_label(gcp_secret, "GCP secret name")
             _mount_gcp_key(pod, container, gcp_secret)
     return objects
+
+
+def serving_command(image: str, tf_serving_command: list[str]) -> list[str]:
+    """The model server's command: TF Serving's binary in TF Serving's image (from any
+    registry or mirror), else the stand-in's, which takes the same flags."""
+    name = image.split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    repository = f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+    if repository == "tensorflow/serving" or repository.endswith("/tensorflow/serving"):
+        return tf_serving_command
+    return list(STAND_IN_COMMAND)
 
 
 def web_ui_objects(

@@ -34,6 +34,9 @@ _PULL_HINT: Final = (
 FATAL_WAITING: Final = {
     "ImagePullBackOff": _PULL_HINT,
     "ErrImagePull": _PULL_HINT,
+    # imagePullPolicy Never (the air-gapped cluster) and the image is not on the node
+    "ErrImageNeverPull": "the image is not on the node and the pod may not pull it:"
+    " `kind load docker-image` it (or build it with `tox -e airgap`)",
     "InvalidImageName": "the image reference is malformed",
     "CrashLoopBackOff": "the container keeps exiting: read its log"
     " (`kubectl logs --previous`) in the run's artifacts",

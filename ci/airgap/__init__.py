@@ -1,0 +1,1 @@
+"""Prepare this machine for the kind platform with no container registry: ``python -m ci.airgap``."""

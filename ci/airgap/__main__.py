@@ -1,0 +1,239 @@
+"""Build everything the kind platform needs without a container registry, or reuse it.
+
+``python -m ci.airgap`` (``tox -e airgap``): Go programs from the module proxy, Debian root
+filesystems from Debian's mirror, images from those with the local engine, the kind node
+image, the project image. Everything is cached outside the repo by its inputs, so a second
+run only checks. Ends with a table of what was built or reused, with versions and seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from ci.airgap import (
+    cache,
+    control_plane,
+    docker_engine,
+    gobuild,
+    images,
+    manifest,
+    node_image,
+    project_image,
+    rootfs,
+    versions,
+)
+
+T = TypeVar("T")
+
+
+@dataclass
+class Row:
+    what: str
+    version: str
+    action: str
+    seconds: float
+    detail: str = ""
+
+
+class Table:
+    """One row per thing built or reused, printed as it goes and again at the end."""
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.started = time.monotonic()
+
+    def step(
+        self,
+        what: str,
+        version: str,
+        work: Callable[[], tuple[T, bool]],
+        detail: Callable[[T], str] = lambda _: "",
+    ) -> T:
+        started = time.monotonic()
+        result, built = work()
+        row = Row(
+            what,
+            version,
+            "built" if built else "reused",
+            time.monotonic() - started,
+            detail(result),
+        )
+        self.rows.append(row)
+        print(
+            f"airgap: {row.action:6} {row.what} {row.version} ({row.seconds:.1f}s) {row.detail}",
+            flush=True,
+        )
+        return result
+
+    def render(self) -> str:
+        widths = [max(len(r.what) for r in self.rows), max(len(r.version) for r in self.rows)]
+        lines = [f"{'what':{widths[0]}}  {'version':{widths[1]}}  action  seconds  detail"]
+        for r in self.rows:
+            lines.append(
+                f"{r.what:{widths[0]}}  {r.version:{widths[1]}}  {r.action:6}  {r.seconds:7.1f}  {r.detail}"
+            )
+        lines.append(f"total {time.monotonic() - self.started:.1f}s; cache {cache.root()}")
+        return "\n".join(lines)
+
+
+def _mb(image: images.BuiltImage) -> str:
+    return f"{image.tag} {image.size / 1e6:.0f} MB"
+
+
+def _image_step(image: images.BuiltImage) -> tuple[images.BuiltImage, bool]:
+    return image, image.built
+
+
+def build_all(root: Path) -> manifest.Manifest:
+    """Every step, in the order the parts depend on each other."""
+    table = Table()
+    pause = table.step(
+        "pause (ours)",
+        versions.PAUSE_VERSION,
+        lambda: gobuild.build_own("pause", f"-X main.version={versions.PAUSE_VERSION}"),
+    )
+    shim = table.step("runc-dropcaps (ours)", "-", lambda: gobuild.build_own("runc-dropcaps"))
+    engine = table.step(
+        "docker engine", "-", lambda: (docker_engine.prepare(pause, shim), False), lambda e: e.note
+    )
+
+    def go(target: versions.GoModule, ldflags: str = "") -> Path:
+        return (
+            table.step(target.module, target.version, lambda: gobuild.build(target, ldflags))
+            / "bin"
+        )
+
+    kind_bin = go(versions.KIND)
+    kube_bin = go(versions.KUBERNETES, versions.kubernetes_ldflags())
+    etcd_bin = go(versions.ETCD)
+    coredns_bin = go(versions.COREDNS)
+    containerd_bin = go(versions.CONTAINERD)
+    runc_bin = go(versions.RUNC)
+    crictl_bin = go(versions.CRI_TOOLS)
+    cni_bin = go(versions.CNI_PLUGINS)
+
+    node_fs = table.step(
+        "rootfs node", versions.DEBIAN_SUITE, lambda: rootfs.build("node", rootfs.NODE_PACKAGES)
+    )
+    iptables_fs = table.step(
+        "rootfs iptables",
+        versions.DEBIAN_SUITE,
+        lambda: rootfs.build("iptables", rootfs.IPTABLES_PACKAGES),
+    )
+    python_fs = table.step(
+        "rootfs python",
+        versions.DEBIAN_SUITE,
+        lambda: rootfs.build("python", rootfs.PYTHON_PACKAGES, host_trust=True),
+    )
+
+    node_root = table.step(
+        "image node rootfs",
+        versions.DEBIAN_SUITE,
+        lambda: _image_step(
+            images.from_rootfs("mnist-e2e/bookworm-node", node_fs, ['CMD ["/bin/bash"]'])
+        ),
+        _mb,
+    )
+    iptables_root = table.step(
+        "image iptables base",
+        versions.DEBIAN_SUITE,
+        lambda: _image_step(
+            images.from_rootfs("mnist-e2e/bookworm-iptables", iptables_fs, ['CMD ["/bin/bash"]'])
+        ),
+        _mb,
+    )
+
+    kind_files = gobuild.module_dir(versions.KIND) / "images" / "base" / "files"
+    sandbox = node_image.sandbox_image(
+        (kind_files / "etc" / "containerd" / "config.toml").read_text()
+    )
+    preload: list[tuple[str, str]] = []
+    for component in control_plane.components(
+        images.list_required(kube_bin / "kubeadm", versions.KUBERNETES_VERSION),
+        sandbox,
+        kubernetes_bin=kube_bin,
+        etcd_bin=etcd_bin,
+        coredns_bin=coredns_bin,
+        pause=pause,
+        iptables_base=iptables_root.tag,
+    ):
+        image = table.step(
+            f"image {component.program}",
+            component.version,
+            lambda c=component: _image_step(c.build()),
+            _mb,
+        )
+        preload.append((image.tag, component.name))
+
+    parts = node_image.NodeParts(
+        rootfs_image=node_root.tag,
+        kind_files=kind_files,
+        containerd_bin=containerd_bin,
+        runc_bin=runc_bin,
+        crictl_bin=crictl_bin,
+        cni_bin=cni_bin,
+        kubernetes_bin=kube_bin,
+        kubernetes_version=versions.KUBERNETES_VERSION,
+    )
+    node = table.step(
+        "image kind node",
+        versions.KUBERNETES_VERSION,
+        lambda: _image_step(node_image.build(parts, preload)),
+        _mb,
+    )
+
+    python_base = table.step(
+        "image python base",
+        versions.DEBIAN_SUITE,
+        lambda: _image_step(
+            images.from_rootfs("mnist-e2e/python-base", python_fs, project_image.BASE_CHANGES)
+        ),
+        _mb,
+    )
+    project = table.step(
+        "image project", "-", lambda: _image_step(project_image.build(root, python_base.tag)), _mb
+    )
+
+    built = manifest.Manifest(
+        node_image=node.tag,
+        kind=str(kind_bin / "kind"),
+        kubectl=str(kube_bin / "kubectl"),
+        kubernetes_version=versions.KUBERNETES_VERSION,
+        kind_version=versions.KIND.version,
+        images={"project": project.tag, "serving": project.tag, "python-base": python_base.tag},
+        engine=engine.note,
+    )
+    path = built.write()
+    print()
+    print(table.render())
+    print(f"manifest: {path}")
+    return built
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ci.airgap", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path(__file__).resolve().parents[2],
+        help="the repo checkout to build the project image from",
+    )
+    args = parser.parse_args(argv)
+    try:
+        build_all(args.root)
+    except (RuntimeError, OSError) as exc:
+        print(f"airgap: FAILED: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Every version the air-gapped build pins, each in this one place with the reason for the pin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GoModule:
+    """A Go module built from the module proxy: its path, version and the packages to build."""
+
+    module: str
+    version: str
+    packages: tuple[str, ...]
+    reason: str
+    cgo: bool = False
+    tags: tuple[str, ...] = ()
+
+
+# kind v0.30 is the newest release whose node base is still Debian bookworm with systemd 252,
+# whose entrypoint handles this host's cgroup v1 hierarchies (v0.32 moved to trixie and
+# systemd 257, which deprecates cgroup v1). Its files (entrypoint, unit files, containerd
+# config) are read from this module at build time.
+KIND = GoModule(
+    "sigs.k8s.io/kind",
+    "v0.30.0",
+    ("sigs.k8s.io/kind",),
+    "newest kind whose bookworm node base still boots on a cgroup v1 host",
+)
+
+# 1.34 is the last minor whose kubelet does not refuse cgroup v1 by default (failCgroupV1
+# turns true in 1.35, KEP-5573), and the minor kind v0.30 was released for; .4 is the newest
+# 1.34 patch the module proxy serves.
+KUBERNETES_VERSION = "v1.34.4"
+KUBERNETES = GoModule(
+    "k8s.io/kubernetes",
+    KUBERNETES_VERSION,
+    tuple(
+        f"k8s.io/kubernetes/cmd/{name}"
+        for name in (
+            "kubeadm",
+            "kubelet",
+            "kubectl",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kube-proxy",
+        )
+    ),
+    "last Kubernetes minor whose kubelet runs on cgroup v1 without a patch",
+)
+
+# The node's runtime: the versions kind v0.30.0's base image (images/base/Dockerfile) builds.
+CONTAINERD = GoModule(
+    "github.com/containerd/containerd/v2",
+    "v2.1.4",
+    (
+        "github.com/containerd/containerd/v2/cmd/containerd",
+        "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2",
+        "github.com/containerd/containerd/v2/cmd/ctr",
+    ),
+    "the containerd kind v0.30.0's base image ships",
+    tags=("no_btrfs", "no_devmapper", "no_zfs"),
+)
+RUNC = GoModule(
+    "github.com/opencontainers/runc",
+    "v1.3.0",
+    ("github.com/opencontainers/runc",),
+    "the runc kind v0.30.0's base image ships",
+    cgo=True,
+    tags=("seccomp",),
+)
+CRI_TOOLS = GoModule(
+    "sigs.k8s.io/cri-tools",
+    "v1.34.0",
+    ("sigs.k8s.io/cri-tools/cmd/crictl",),
+    "crictl of the Kubernetes minor (kind ships v1.33.0, which the proxy does not serve)",
+)
+CNI_PLUGINS = GoModule(
+    "github.com/containernetworking/plugins",
+    "v1.7.1",
+    tuple(
+        f"github.com/containernetworking/plugins/plugins/{p}"
+        for p in ("main/ptp", "main/loopback", "ipam/host-local", "meta/portmap")
+    ),
+    "the CNI plugins kind v0.30.0's base image ships (ptp, loopback, host-local, portmap)",
+)
+
+# The control plane's companions: what kubeadm v1.34.4 names in `kubeadm config images list`
+# (cmd/kubeadm/app/constants), so its static pods and add-ons find them by those names.
+ETCD = GoModule(
+    "go.etcd.io/etcd/server/v3",
+    "v3.6.5",
+    ("go.etcd.io/etcd/server/v3",),
+    "the etcd kubeadm v1.34 deploys (3.6.5-0)",
+)
+COREDNS = GoModule(
+    "github.com/coredns/coredns",
+    "v1.12.1",
+    ("github.com/coredns/coredns",),
+    "the CoreDNS kubeadm v1.34 deploys",
+)
+PAUSE_VERSION = (
+    "3.10.1"  # the sandbox image kubeadm v1.34 names; the program is ours (ci/airgap/pause)
+)
+
+# Debian release of every root filesystem built here: the node's (kind v0.30's base is
+# bookworm) and the project image's base, from Debian's own package mirror.
+DEBIAN_SUITE = "bookworm"
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+
+
+def kubernetes_ldflags() -> str:
+    """Version stamps Kubernetes' own build sets; kubeadm refuses a placeholder version."""
+    v = KUBERNETES_VERSION
+    major, minor = v[1:].split(".")[:2]
+    pkg = "k8s.io/component-base/version"
+    stamps = {
+        "gitVersion": v,
+        "gitMajor": major,
+        "gitMinor": minor,
+        "gitTreeState": "clean",
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "buildDate": "2026-01-01T00:00:00Z",
+    }
+    return " ".join(f"-X {pkg}.{k}={val}" for k, val in stamps.items())

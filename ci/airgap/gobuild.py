@@ -102,7 +102,9 @@ def wrapper_gomod(target: GoModule, upstream_gomod: str) -> str:
 
 def build(target: GoModule, ldflags: str = "") -> tuple[Path, bool]:
     """Build ``target``'s packages into ``<cache>/go/<name>-<key>/bin``: (bin dir, built now?)."""
-    name = target.module.rsplit("/", 1)[-1] + "-" + target.version
+    parts = target.module.split("/")
+    # go.etcd.io/etcd/server/v3 -> server: a major-version suffix names nothing
+    name = (parts[-2] if re.fullmatch(r"v\d+", parts[-1]) else parts[-1]) + "-" + target.version
     inputs = cache.key(target, ldflags, go_version())
 
     def run(folder: Path) -> None:

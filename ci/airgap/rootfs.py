@@ -44,9 +44,7 @@ IPTABLES_PACKAGES = ("iptables", "conntrack")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
-def build(
-    name: str, packages: tuple[str, ...], *, host_trust: bool = False
-) -> tuple[Path, bool]:
+def build(name: str, packages: tuple[str, ...], *, host_trust: bool = False) -> tuple[Path, bool]:
     """``<cache>/rootfs/<name>-<key>/rootfs.tar`` of a minbase bookworm with ``packages``.
 
     ``host_trust`` puts this machine's CA bundle in place of Debian's: where HTTPS to PyPI
@@ -84,7 +82,9 @@ def build(
         )
         shutil.rmtree(target)
 
-    inputs = cache.key(DEBIAN_SUITE, DEBIAN_MIRROR, packages, cache.key(bundle.hex()) if bundle else "")
+    inputs = cache.key(
+        DEBIAN_SUITE, DEBIAN_MIRROR, packages, cache.key(bundle.hex()) if bundle else ""
+    )
     path, built = cache.entry("rootfs", name, inputs, run)
     return path / "rootfs.tar", built
 

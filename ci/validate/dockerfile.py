@@ -62,9 +62,7 @@ def policy_problems(text: str, dockerignore: str) -> list[str]:
     """The project's rules for its Dockerfile (*text*) and .dockerignore."""
     problems = []
     steps = instructions(text)
-    defaults = dict(
-        args.split("=", 1) for word, args in steps if word == "ARG" and "=" in args
-    )
+    defaults = dict(args.split("=", 1) for word, args in steps if word == "ARG" and "=" in args)
     for word, args in steps:
         if word == "FROM":
             # FROM ${BASE_IMAGE}: the build arg's default is what a plain build uses

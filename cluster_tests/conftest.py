@@ -1,0 +1,230 @@
+"""The cluster tier's fixtures: one real kind cluster from the air-gapped node image, made and
+unmade by the kind platform's own steps, and a run provisioned on it the way a run is.
+
+No fakes: every call goes to the cluster's API server on 127.0.0.1 (kind's mapping) or to
+the node container. The cluster gets a name of its own per session, so the tier never
+touches a cluster someone else uses; it is deleted from the ledger at the end.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client as k8s
+
+from ci.airgap.manifest import Manifest
+from fixtures.cluster import airgap
+from fixtures.cluster.plan import Step
+from fixtures.config import HarnessConfig
+from fixtures.ledger import Ledger
+from fixtures.naming import new_run_id, run_labels
+from fixtures.phases import PhaseClock
+from fixtures.platforms.base import PlatformUnavailable
+from fixtures.platforms.kind import KindPlatform
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts" / "cluster-tier"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``last(n)`` (the ones that delete what the session shares) run after
+    every other test, in the order of n."""
+
+    def order(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("last")
+        return float("-inf") if marker is None else marker.args[0]
+
+    items.sort(key=order)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "last(n): runs after every other test of the tier, by n")
+
+
+def step(platform: KindPlatform, title_start: str) -> Step:
+    """The platform's step whose title starts with *title_start* (the one a run executes)."""
+    found = [s for s in platform.steps() if s.title.startswith(title_start)]
+    assert len(found) == 1, (
+        f"no single step {title_start!r} in {[s.title for s in platform.steps()]}"
+    )
+    return found[0]
+
+
+def new_platform(built: Manifest, cluster: str, run_id: str | None = None) -> KindPlatform:
+    """A kind platform as ``--platform kind --airgap --kind-cluster CLUSTER`` makes it."""
+    run_id = run_id or new_run_id()
+    config = HarnessConfig(
+        platform="kind",
+        airgap=True,
+        kind_cluster=cluster,
+        artifacts_dir=ARTIFACTS,
+        rootdir=ROOT,
+    )
+    return KindPlatform(config, run_id, Ledger(ARTIFACTS / run_id / "ledger.jsonl"), PhaseClock())
+
+
+def docker(*args: str, timeout: float = 120) -> str:
+    """``docker ARGS``' stdout; a failure fails the test with docker's own message."""
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"docker {' '.join(args)} failed: {done.stderr.strip()}"
+    return done.stdout
+
+
+def kind_clusters(built: Manifest) -> list[str]:
+    out = subprocess.run(
+        [built.kind, "get", "clusters"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    return [line.strip() for line in out.splitlines() if line.strip() and " " not in line]
+
+
+@pytest.fixture(scope="session")
+def built() -> Manifest:
+    """What ``tox -e airgap`` built; the tier fails (it does not skip) without it."""
+    try:
+        return airgap.checked_manifest()
+    except PlatformUnavailable as exc:
+        pytest.fail(f"the cluster tier needs the air-gapped build: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def cluster(built: Manifest) -> Iterator[KindPlatform]:
+    """A kind cluster created by the platform's check and cluster steps from the local node
+    image. Teardown: the platform's ledger teardown deletes it (unless a test already did)."""
+    platform = new_platform(built, f"mnist-e2e-tier-{secrets.token_hex(2)}")
+    try:
+        step(platform, "tools and docker").run()
+        step(platform, "kind cluster").run()
+        yield platform
+    finally:
+        KindPlatform.teardown_from_ledger(platform.config, platform.ledger)
+
+
+@pytest.fixture(scope="session")
+def node(cluster: KindPlatform) -> str:
+    """The cluster's one node container."""
+    return f"{cluster.cluster}-control-plane"
+
+
+# KFP standalone runs every step as this service account (manifests/base/rbac.yaml binds it).
+STEP_NAMESPACE = "kubeflow"
+STEP_SERVICE_ACCOUNT = "pipeline-runner"
+
+
+@pytest.fixture(scope="session")
+def step_identity(cluster: KindPlatform) -> tuple[str, str]:
+    """The namespace and service account a KFP step of this pipeline runs as, made the way
+    KFP's manifests make them when KFP is not installed. Teardown: they go with the cluster."""
+    from fixtures.cluster import objects
+
+    api = k8s.CoreV1Api(cluster.api())
+    existing = {n.metadata.name for n in api.list_namespace().items}
+    if STEP_NAMESPACE not in existing:
+        objects.apply_objects(
+            cluster.api(),
+            [
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": STEP_NAMESPACE}},
+                {
+                    "apiVersion": "v1",
+                    "kind": "ServiceAccount",
+                    "metadata": {"name": STEP_SERVICE_ACCOUNT, "namespace": STEP_NAMESPACE},
+                },
+            ],
+            ledger=cluster.ledger,
+            context=cluster.context,
+            kubeconfig=cluster.kubeconfig,
+        )
+    return STEP_NAMESPACE, STEP_SERVICE_ACCOUNT
+
+
+@pytest.fixture(scope="session")
+def run(
+    cluster: KindPlatform, built: Manifest, step_identity: tuple[str, str]
+) -> Iterator[KindPlatform]:
+    """A run on the tier's cluster (adopted, as a second run would find it), provisioned by
+    the kind platform's own steps: the project image kind-loaded, the run's namespace, the
+    model volume on the node and the deploy steps' RBAC. Teardown: the run's ledger teardown
+    (namespace, PVs, node directory); the cluster stays for the other tests."""
+    platform = new_platform(built, cluster.cluster)
+    try:
+        for title in (
+            "tools and docker",
+            "kind cluster",
+            "the project image",
+            "namespace ",
+            "the model volume",
+            "RBAC",
+        ):
+            step(platform, title).run()
+        yield platform
+    finally:
+        KindPlatform.teardown_from_ledger(platform.config, platform.ledger)
+
+
+def run_step_pod(
+    platform: KindPlatform, name: str, command: list[str], *, timeout: float = 600
+) -> str:
+    """Run *command* in a pod of the project image the way a KFP step of this pipeline runs:
+    in the step namespace, as its service account, as uid 10001, the model PVC at /mnt.
+    Returns the pod's log; fails the test with the log when the pod fails. The pod is in
+    the run's ledger, so the run's teardown deletes it."""
+    from fixtures.cluster import objects
+    from fixtures.waits import NotReady, wait_until
+
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": STEP_NAMESPACE,
+            "labels": run_labels(platform.run_id),
+        },
+        "spec": {
+            "restartPolicy": "Never",
+            "serviceAccountName": STEP_SERVICE_ACCOUNT,
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 10001,
+                "runAsGroup": 10001,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
+            "containers": [
+                {
+                    "name": "main",
+                    "image": platform.image,
+                    "imagePullPolicy": "Never",
+                    "command": command,
+                    "volumeMounts": [{"name": "model", "mountPath": "/mnt"}],
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                }
+            ],
+            "volumes": [
+                {"name": "model", "persistentVolumeClaim": {"claimName": platform.pvc_name}}
+            ],
+        },
+    }
+    objects.apply_objects(
+        platform.api(),
+        [pod],
+        ledger=platform.ledger,
+        context=platform.context,
+        kubeconfig=platform.kubeconfig,
+    )
+    core = k8s.CoreV1Api(platform.api())
+
+    def finished() -> str:
+        phase = core.read_namespaced_pod(name, STEP_NAMESPACE).status.phase
+        if phase not in ("Succeeded", "Failed"):
+            raise NotReady(f"pod {STEP_NAMESPACE}/{name} is {phase}")
+        return phase
+
+    phase = wait_until(f"step pod {name}", finished, timeout=timeout, max_interval=2.0)
+    log = core.read_namespaced_pod_log(name, STEP_NAMESPACE, container="main")
+    assert phase == "Succeeded", f"step pod {name} {phase}; its log ends:\n{log[-3000:]}"
+    return log

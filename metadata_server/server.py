@@ -2,8 +2,9 @@
 
 Shutdown order on SIGTERM/SIGINT: gRPC stops accepting calls and gives those in flight a
 grace period, then the store's connection is closed (SQLite finishes its journal, so nothing
-is left beside the database file). Exit code 0 means a clean stop; 1 means the store could
-not be opened or the port bound, with the reason on stderr.
+is left beside the database file). Exit code 0 means a clean stop (also when told to stop
+while still waiting for MySQL); 1 means the store could not be opened or the port bound,
+with the reason on stderr.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def serve(flags: ServerFlags, stop: threading.Event) -> int:
     try:
         store = Store.open(flags, stop)
     except StoreOpenError as exc:
+        if stop.is_set():  # told to stop while waiting for the database: a clean stop
+            say("stopped before the store was open")
+            return 0
         say(str(exc))
         return 1
     server = grpc.server(

@@ -48,7 +48,8 @@ def _forward(store: Store, method: str) -> Behaviour:
         except StoreError as exc:
             code = status_code(exc.code)
             # metadata_store_server logs every failed call too; NOT_FOUND is routine for KFP.
-            say(f"{method} failed: {code.name}: {exc.message}")
+            flat = " ".join(exc.message.split())  # store messages span lines; a log line must not
+            say(f"{method} failed: {code.name}: {flat}")
             context.abort(code, exc.message)
         except Exception as exc:  # a bug must fail this call, never the server
             say(f"{method} failed unexpectedly: {type(exc).__name__}: {exc}")

@@ -26,6 +26,18 @@ READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 T = TypeVar("T")
 
+# manifests/kustomize/base/metadata/base/metadata-grpc-deployment.yaml, after Kubernetes has
+# substituted the $(VAR)s from pipeline-install-config and mysql-secret.
+KFP_ARGS = [
+    "--grpc_port=8080",
+    "--mysql_config_database=metadb",
+    "--mysql_config_host=mysql.kubeflow.svc.cluster.local",
+    "--mysql_config_port=3306",
+    "--mysql_config_user=root",
+    "--mysql_config_password=",
+    "--enable_database_upgrade=true",
+]
+
 
 @dataclass
 class MetadataServer:

@@ -8,18 +8,7 @@ from __future__ import annotations
 import pytest
 
 from metadata_server.flags import DEFAULT_HOST, HOST_ENV, MySQL, ServerFlags, parse
-
-# manifests/kustomize/base/metadata/base/metadata-grpc-deployment.yaml, after Kubernetes has
-# substituted the $(VAR)s from pipeline-install-config and mysql-secret.
-KFP_ARGS = [
-    "--grpc_port=8080",
-    "--mysql_config_database=metadb",
-    "--mysql_config_host=mysql.kubeflow.svc.cluster.local",
-    "--mysql_config_port=3306",
-    "--mysql_config_user=root",
-    "--mysql_config_password=",
-    "--enable_database_upgrade=true",
-]
+from tests.metadata_server.server_process import KFP_ARGS
 
 
 def failure(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:

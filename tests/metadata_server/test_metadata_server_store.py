@@ -15,7 +15,7 @@ from ml_metadata.proto import metadata_store_service_pb2 as api
 from metadata_server.flags import parse
 from metadata_server.service import status_code
 from metadata_server.store import Store, StoreError, StoreOpenError, connection_config
-from tests.metadata_server.test_metadata_server_flags import KFP_ARGS
+from tests.metadata_server.server_process import KFP_ARGS
 
 
 def test_kfp_flags_build_the_mysql_connection_config_metadata_store_server_builds():

@@ -24,6 +24,7 @@ from ml_metadata.metadata_store.pywrap.metadata_store_extension import (
 from ml_metadata.proto import metadata_store_pb2
 
 from metadata_server.flags import ServerFlags
+from metadata_server.log import say
 
 # absl/gRPC status codes used by this module (same numbers in both).
 UNAVAILABLE: Final = 14
@@ -115,9 +116,15 @@ class Store:
                 handle = _create(config.SerializeToString(), migration)
                 return cls(config, handle)
             except StoreOpenError as exc:
-                if attempt >= retries or stop.wait(RETRY_SECONDS):
+                if attempt >= retries:
                     raise StoreOpenError(f"cannot open {flags.describe_store()}: {exc}") from exc
                 attempt += 1
+                say(
+                    f"open {flags.describe_store()}: {exc}; retry {attempt} of {retries}"
+                    f" in {RETRY_SECONDS:g} s"
+                )
+                if stop.wait(RETRY_SECONDS):
+                    raise StoreOpenError(f"stopped while opening {flags.describe_store()}") from exc
 
     def call(self, method: str, request: bytes) -> bytes:
         """Run *method* on the serialized *request*; return the serialized response.

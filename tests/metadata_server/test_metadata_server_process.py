@@ -102,6 +102,7 @@ def test_unreachable_mysql_is_retried_then_exits_1(start_server):
     assert server.process.wait(STOP_TIMEOUT) == 1, server.log
     assert time.monotonic() - started >= 1.0, "one retry, a second after the first try"
     assert f"cannot open MySQL database 'metadb' on 127.0.0.1:{nobody}" in server.log
+    assert "; retry 1 of 1 in 1 s" in server.log
     assert "not-in-the-log" not in server.log
 
 

@@ -93,14 +93,22 @@ def _image_step(image: images.BuiltImage) -> tuple[images.BuiltImage, bool]:
 def build_all(root: Path) -> manifest.Manifest:
     """Every step, in the order the parts depend on each other."""
     table = Table()
+    kind_files = gobuild.module_dir(versions.KIND) / "images" / "base" / "files"
+    sandbox = node_image.sandbox_image(
+        (kind_files / "etc" / "containerd" / "config.toml").read_text()
+    )
+    pause_version = sandbox.rsplit(":", 1)[-1]
     pause = table.step(
         "pause (ours)",
-        versions.PAUSE_VERSION,
-        lambda: gobuild.build_own("pause", f"-X main.version={versions.PAUSE_VERSION}"),
+        pause_version,
+        lambda: gobuild.build_own("pause", f"-X main.version={pause_version}"),
     )
     shim = table.step("runc-dropcaps (ours)", "-", lambda: gobuild.build_own("runc-dropcaps"))
     engine = table.step(
-        "docker engine", "-", lambda: (docker_engine.prepare(pause, shim), False), lambda e: e.note
+        "docker engine",
+        "-",
+        lambda: _engine_step(docker_engine.prepare(pause, shim)),
+        lambda e: e.note,
     )
 
     def go(target: versions.GoModule, ldflags: str = "") -> Path:
@@ -149,10 +157,6 @@ def build_all(root: Path) -> manifest.Manifest:
         _mb,
     )
 
-    kind_files = gobuild.module_dir(versions.KIND) / "images" / "base" / "files"
-    sandbox = node_image.sandbox_image(
-        (kind_files / "etc" / "containerd" / "config.toml").read_text()
-    )
     preload: list[tuple[str, str]] = []
     for component in control_plane.components(
         images.list_required(kube_bin / "kubeadm", versions.KUBERNETES_VERSION),
@@ -214,6 +218,10 @@ def build_all(root: Path) -> manifest.Manifest:
     print(table.render())
     print(f"manifest: {path}")
     return built
+
+
+def _engine_step(engine: docker_engine.Engine) -> tuple[docker_engine.Engine, bool]:
+    return engine, engine.registered_now
 
 
 def main(argv: list[str] | None = None) -> int:

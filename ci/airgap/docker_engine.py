@@ -74,6 +74,7 @@ class Engine:
 
     server_version: str
     dropped: tuple[str, ...]
+    registered_now: bool = False
 
     @property
     def note(self) -> str:
@@ -107,19 +108,27 @@ def bounding_set() -> set[str]:
     return {f"CAP_{name}" for name in CAPABILITIES}
 
 
-def _runs(image: str, *flags: str) -> bool:
-    done = subprocess.run(
+def _run(image: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         ["docker", "run", "--rm", *flags, image, "-v"], capture_output=True, text=True
     )
-    return done.returncode == 0
+
+
+def _runs(image: str, *flags: str) -> bool:
+    return _run(image, *flags).returncode == 0
 
 
 def _refused(image: str) -> tuple[str, ...]:
-    """Each capability the host will not grant a container, found by asking for it alone."""
+    """Each capability the host will not grant a container, found by asking for it alone.
+
+    A capability this engine does not know (an older dockerd) is not in what --privileged
+    asks for either, so it needs no dropping.
+    """
     allowed = bounding_set()
     refused = [f"CAP_{name}" for name in CAPABILITIES if f"CAP_{name}" not in allowed]
     for cap in sorted(allowed):
-        if not _runs(image, "--cap-drop=ALL", f"--cap-add={cap}"):
+        done = _run(image, "--cap-drop=ALL", f"--cap-add={cap}")
+        if done.returncode != 0 and "unknown capability" not in done.stderr.lower():
             refused.append(cap)
     return tuple(sorted(refused))
 
@@ -193,4 +202,4 @@ def prepare(pause_binary: Path, shim: Path) -> Engine:
         raise EngineError(
             f"privileged containers still fail with {RUNTIME_NAME} dropping {', '.join(dropped)}"
         )
-    return Engine(version, dropped)
+    return Engine(version, dropped, registered_now=True)

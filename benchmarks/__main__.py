@@ -27,6 +27,7 @@ BENCHMARKS = {
     "training": "training steps/s and images/s (cnn, linear) against the machine's FLOP rate",
     "serving": "gRPC Predict latency and throughput vs a direct SavedModel call",
     "ui": "warm web UI latency: page, JSON prediction, digit image",
+    "airgap": "the air-gapped kind path: build warm (and --cold), cluster create/delete, kind load",
 }
 
 

@@ -36,7 +36,18 @@ def broken_deployment(run: KindPlatform, name: str, container: dict[str, Any]) -
                 "spec": {
                     "automountServiceAccountToken": False,
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
-                    "containers": [{"name": name, **container}],
+                    "containers": [
+                        {
+                            "name": name,
+                            # as the project's manifests do: Ready only once a probe passed,
+                            # so a container that exits at once is never counted available
+                            "readinessProbe": {
+                                "exec": {"command": ["true"]},
+                                "initialDelaySeconds": 5,
+                            },
+                            **container,
+                        }
+                    ],
                 },
             },
         },
@@ -53,6 +64,7 @@ def broken(run: KindPlatform) -> dict[str, str]:
             "image": run.image,
             "imagePullPolicy": "Never",
             "command": ["python", "-c", f"print({CRASH_LINE!r}, flush=True); raise SystemExit(3)"],
+            "terminationMessagePolicy": "FallbackToLogsOnError",  # as the manifests set it
         },
         "unschedulable": {
             "image": run.image,

@@ -30,8 +30,11 @@ _COLLECTIONS: Final = {
         "/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings"
     ),
     ("v1", "PersistentVolume"): "/api/v1/persistentvolumes",
+    # the cluster tier runs step pods and makes KFP's step namespace where KFP is absent
+    ("v1", "Pod"): "/api/v1/namespaces/{namespace}/pods",
+    ("v1", "Namespace"): "/api/v1/namespaces",
 }
-_CLUSTER_SCOPED: Final = {("v1", "PersistentVolume")}
+_CLUSTER_SCOPED: Final = {("v1", "PersistentVolume"), ("v1", "Namespace")}
 
 
 def resource_path(obj: Obj) -> str:

@@ -251,4 +251,11 @@ def _last_exit(container: V1ContainerStatus) -> str:
     last = container.last_state.terminated if container.last_state else None
     if last is None:
         return ""
-    return f" (last exit code {last.exit_code}, {last.reason or 'no reason'}, {container.restart_count} restarts)"
+    # With terminationMessagePolicy FallbackToLogsOnError (the manifests set it) the kubelet
+    # keeps the tail of a failed container's log here: its last line usually says why.
+    said = [line.strip() for line in (last.message or "").splitlines() if line.strip()]
+    last_line = f"; its last log line: {said[-1][:300]}" if said else ""
+    return (
+        f" (last exit code {last.exit_code}, {last.reason or 'no reason'},"
+        f" {container.restart_count} restarts{last_line})"
+    )

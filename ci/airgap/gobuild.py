@@ -63,11 +63,15 @@ def _required(gomod: str) -> dict[str, str]:
     return {p[0]: p[1] for p in (line.split() for line in _blocks(gomod, "require")) if len(p) >= 2}
 
 
-def _sibling_version(target: GoModule, required: str) -> str:
-    # Kubernetes requires its staging modules as v0.0.0 and publishes them as v0.<minor>.<patch>.
-    if required.startswith("v0.0.0") and target.version.startswith("v1."):
+def _sibling_version(target: GoModule, required: str | None) -> str:
+    """The published version of a module ``target`` replaces with a path of its own repo."""
+    if required and not required.startswith("v0.0.0"):
+        return required
+    # A placeholder (or no requirement): Kubernetes publishes its staging modules as
+    # v0.<minor>.<patch>; other repositories tag them with the module's own version.
+    if target.version.startswith("v1."):
         return "v0." + target.version[len("v1.") :]
-    return required
+    return target.version
 
 
 def wrapper_gomod(target: GoModule, upstream_gomod: str) -> str:
@@ -90,7 +94,7 @@ def wrapper_gomod(target: GoModule, upstream_gomod: str) -> str:
             continue  # upstream's guard against importing a module, not something to build
         if new.startswith("."):
             out.append(
-                f"replace {old} => {old} {_sibling_version(target, required.get(old, target.version))}"
+                f"replace {old} => {old} {_sibling_version(target, required.get(old))}"
             )
         else:
             lhs = f"{old} {old_version}" if old_version else old

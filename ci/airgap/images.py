@@ -61,7 +61,16 @@ def build_in(
 
     ``network`` is the RUN steps' network: none, or host where pip installs from PyPI.
     """
-    command = ["docker", "build", f"--network={network}", "--pull=false", "--tag", tag]
+    # --force-rm: a failed step leaves no container behind
+    command = [
+        "docker",
+        "build",
+        "--force-rm",
+        f"--network={network}",
+        "--pull=false",
+        "--tag",
+        tag,
+    ]
     if dockerfile is not None:
         command += ["--file", str(dockerfile)]
     for name, value in (args or {}).items():

@@ -63,7 +63,13 @@ def _required(gomod: str) -> dict[str, str]:
     return {p[0]: p[1] for p in (line.split() for line in _blocks(gomod, "require")) if len(p) >= 2}
 
 
-def _sibling_version(target: GoModule, required: str) -> str:
+def _sibling_version(target: GoModule, sibling: str, required: str) -> str:
+    """The published version of a module ``target``'s go.mod replaces with a local path."""
+    # A module nested in the target's own tree at a pseudo-version (KFP's api and
+    # kubernetes_platform, which carry no tags of their own) is the same commit: the same
+    # pseudo-version. What the go.mod requires for it is a stale placeholder.
+    if sibling.startswith(target.module + "/") and target.version.startswith("v0.0.0-"):
+        return target.version
     # Kubernetes requires its staging modules as v0.0.0 and publishes them as v0.<minor>.<patch>.
     if required.startswith("v0.0.0") and target.version.startswith("v1."):
         return "v0." + target.version[len("v1.") :]
@@ -90,7 +96,8 @@ def wrapper_gomod(target: GoModule, upstream_gomod: str) -> str:
             continue  # upstream's guard against importing a module, not something to build
         if new.startswith("."):
             out.append(
-                f"replace {old} => {old} {_sibling_version(target, required.get(old, target.version))}"
+                f"replace {old} => {old}"
+                f" {_sibling_version(target, old, required.get(old, target.version))}"
             )
         else:
             lhs = f"{old} {old_version}" if old_version else old

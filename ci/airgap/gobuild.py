@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -116,7 +117,17 @@ def build(target: GoModule, ldflags: str = "") -> tuple[Path, bool]:
         info = _download(target.module, target.version)
         src = folder / "src"
         src.mkdir()
-        (src / "go.mod").write_text(wrapper_gomod(target, Path(info["GoMod"]).read_text()))
+        gomod = wrapper_gomod(target, Path(info["GoMod"]).read_text())
+        if target.symlinks:
+            # go refuses -overlay for files in the module cache: build a copy with them added.
+            copy = folder / "module"
+            shutil.copytree(info["Dir"], copy, copy_function=shutil.copyfile)
+            for directory in [copy, *(d for d in copy.rglob("*") if d.is_dir())]:
+                directory.chmod(0o755)  # the module cache's folders are read-only
+            for link, points_to in target.symlinks:
+                shutil.copyfile(copy / points_to, copy / link)
+            gomod += f"replace {target.module} => {copy}\n"
+        (src / "go.mod").write_text(gomod)
         env = {
             **os.environ,
             "GOFLAGS": "-mod=mod -buildvcs=false",
@@ -138,6 +149,7 @@ def build(target: GoModule, ldflags: str = "") -> tuple[Path, bool]:
         done = subprocess.run(
             [*command, *target.packages], cwd=src, env=env, capture_output=True, text=True
         )
+        shutil.rmtree(folder / "module", ignore_errors=True)
         if done.returncode != 0:
             tail = "\n".join(done.stderr.strip().splitlines()[-15:])
             raise RuntimeError(f"building {target.module}@{target.version} failed:\n{tail}")

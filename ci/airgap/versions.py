@@ -15,6 +15,10 @@ class GoModule:
     reason: str
     cgo: bool = False
     tags: tuple[str, ...] = ()
+    # Files upstream's repository holds as symlinks, which module zips leave out: (path, the
+    # file it links to), both relative to the module root; the build adds them back to a copy
+    # of the module (go allows no -overlay in the module cache), from the module itself.
+    symlinks: tuple[tuple[str, str], ...] = ()
 
 
 # kind v0.30 is the newest release whose node base is still Debian bookworm with systemd 252,
@@ -171,6 +175,14 @@ ARGO = GoModule(
         "github.com/argoproj/argo-workflows/v4/cmd/argoexec",
     ),
     "the Argo Workflows KFP 2.17 pins",
+    # Argo's Linux signal handling is a symlink to the Darwin file in its repository; without
+    # it argoexec does not compile (undefined: Setpgid, Kill, Wait).
+    symlinks=(
+        (
+            "workflow/executor/osspecific/signal_linux.go",
+            "workflow/executor/osspecific/signal_darwin.go",
+        ),
+    ),
 )
 
 

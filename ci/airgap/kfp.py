@@ -326,24 +326,60 @@ def kfp_images(step: Step, base: str) -> dict[str, str]:
     return out
 
 
+def legacy_dockerfile(text: str) -> str:
+    """A BuildKit Dockerfile the legacy builder reads: ``COPY --chmod=M src dst`` becomes a
+    COPY and a ``RUN chmod M dst`` (the rest of BuildKit's syntax line is a comment to it)."""
+    out = []
+    for line in text.splitlines():
+        match = re.match(r"^COPY\s+--chmod=(\d+)\s+(.+?)\s+(\S+)\s*$", line)
+        if match:
+            out += [f"COPY {match[2]} {match[3]}", f"RUN chmod {match[1]} {match[3]}"]
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def _tree_key(paths: Iterable[Path]) -> str:
+    entries = []
+    for top in paths:
+        files = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file())
+        entries += [(str(f), f.read_bytes().hex()) for f in files if "__pycache__" not in f.parts]
+    return cache.key(entries)
+
+
 def metadata_image(root: Path, python_base: str) -> images.BuiltImage | None:
-    """The MLMD stand-in's image (branch ``mlmd``: metadata_server/ with its Dockerfile), or
-    None while this checkout has no metadata_server/. KFP's metadata-grpc Deployment needs it:
-    every KFP release still runs MLMD's C++ gRPC server, whose image comes only from a registry.
+    """The MLMD stand-in's image (metadata_server/ and its Dockerfile, from branch ``mlmd``)
+    on the local Python base, or None while this checkout has no metadata_server/. KFP's
+    metadata-grpc Deployment needs it: every KFP release still runs MLMD's C++ gRPC server,
+    whose image comes only from a registry. Its context is the Dockerfile's allow-list
+    (Dockerfile.dockerignore's ``!`` entries); pip installs its locked wheels from PyPI.
     """
-    dockerfile = root / "metadata_server" / "Dockerfile"
-    if not dockerfile.is_file():
+    folder = root / "metadata_server"
+    if not (folder / "Dockerfile").is_file():
         return None
-    source = sorted(
-        (str(p.relative_to(root)), p.read_bytes())
-        for p in [dockerfile, *(root / "metadata_server").rglob("*.py")]
+    dockerfile = legacy_dockerfile((folder / "Dockerfile").read_text())
+    allowed = [
+        line[1:].strip().rstrip("/")
+        for line in (folder / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
+    sources = [root / entry for entry in allowed]
+    tag = images.tagged(
+        "mnist-e2e/kfp-metadata", "stand-in", python_base, dockerfile, _tree_key(sources)
     )
-    tag = images.tagged("mnist-e2e/kfp-metadata", "stand-in", python_base, source)
     if docker.image_exists(tag):
         return images.BuiltImage(tag, docker.image_size(tag), False)
-    images.build_in(
-        root, tag, dockerfile=dockerfile, args={"BASE_IMAGE": python_base}, network="host"
-    )
+    with tempfile.TemporaryDirectory(prefix="mnist-e2e-metadata-") as tmp:
+        context = Path(tmp)
+        for entry, source in zip(allowed, sources, strict=True):
+            target = context / entry
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, target)
+        (context / "Dockerfile").write_text(dockerfile)
+        images.build_in(context, tag, args={"BASE_IMAGE": python_base}, network="host")
     return images.BuiltImage(tag, docker.image_size(tag), True)
 
 

@@ -114,8 +114,8 @@ def test_left_out_components_and_unbindable_claims_go() -> None:
         }
     ]
     out = adapt([ui, ui_service, envoy, claim, mysql], LOCAL)
-    assert [d["metadata"]["name"] for d in out] == ["metadata-envoy-service", "mysql"]
-    assert out[1]["spec"]["template"]["spec"]["volumes"] == [
+    assert [d["metadata"]["name"] for d in out] == ["mysql"]
+    assert out[0]["spec"]["template"]["spec"]["volumes"] == [
         {"name": "mysql-persistent-storage", "emptyDir": {}}
     ]
 

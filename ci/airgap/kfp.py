@@ -444,14 +444,19 @@ def _is_plugin(doc: dict[str, Any]) -> bool:
     )
 
 
+# The Services of LEFT_OUT's workloads (KFP names most after their Deployment).
+LEFT_OUT_SERVICES = frozenset(
+    {*LEFT_OUT, "metadata-envoy-service", "ml-pipeline-visualizationserver", "cache-server"}
+)
+
+
 def left_out(doc: dict[str, Any]) -> bool:
     """True for the objects of a component in LEFT_OUT (its workload and its Service)."""
     name = doc.get("metadata", {}).get("name", "")
     kind = doc.get("kind")
-    if kind in (*POD_KINDS, "Service") and name in LEFT_OUT:
-        return True
-    # Services named after the component (ml-pipeline-ui, ml-pipeline-visualizationserver, ...)
-    return kind == "Service" and any(name == n.removesuffix("-deployment") for n in LEFT_OUT)
+    return (kind in POD_KINDS and name in LEFT_OUT) or (
+        kind == "Service" and name in LEFT_OUT_SERVICES
+    )
 
 
 def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[str, Any]]:

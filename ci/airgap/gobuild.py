@@ -108,10 +108,17 @@ def wrapper_gomod(target: GoModule, upstream_gomod: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _identity(target: GoModule) -> str:
+    """The target as its cache key reads it: without ``symlinks`` when it has none, as keyed
+    before GoModule had that field, so programs built then stay valid."""
+    text = repr(target)
+    return text if target.symlinks else text.replace(", symlinks=())", ")")
+
+
 def build(target: GoModule, ldflags: str = "") -> tuple[Path, bool]:
     """Build ``target``'s packages into ``<cache>/go/<name>-<key>/bin``: (bin dir, built now?)."""
     name = target.module.rsplit("/", 1)[-1] + "-" + target.version
-    inputs = cache.key(target, ldflags, go_version())
+    inputs = cache.key(_identity(target), ldflags, go_version())
 
     def run(folder: Path) -> None:
         info = _download(target.module, target.version)

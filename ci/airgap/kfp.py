@@ -26,14 +26,13 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
 from ci.airgap import cache, docker, gobuild, images, rootfs, versions
 
 HERE = Path(__file__).resolve().parent / "kfp"
-T = TypeVar("T")
 Step = Callable[..., Any]  # __main__.Table.step: (what, version, work, detail) -> result
 
 # Deployments (and their Services) a headless run does without, each with the reason.

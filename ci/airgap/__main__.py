@@ -22,6 +22,7 @@ from ci.airgap import (
     docker_engine,
     gobuild,
     images,
+    kfp,
     manifest,
     node_image,
     project_image,
@@ -204,18 +205,30 @@ def build_all(root: Path) -> manifest.Manifest:
         "image project", "-", lambda: _image_step(project_image.build(root, python_base.tag)), _mb
     )
 
+    pipelines = kfp.build(table.step, root, kube_bin / "kubectl", python_base.tag)
+
     built = manifest.Manifest(
         node_image=node.tag,
         kind=str(kind_bin / "kind"),
         kubectl=str(kube_bin / "kubectl"),
         kubernetes_version=versions.KUBERNETES_VERSION,
         kind_version=versions.KIND.version,
-        images={"project": project.tag, "serving": project.tag, "python-base": python_base.tag},
+        images={
+            "project": project.tag,
+            "serving": project.tag,
+            "python-base": python_base.tag,
+            **pipelines.images,
+        },
         engine=engine.note,
+        kfp_manifests=pipelines.manifests,
+        kfp_version=versions.KFP_VERSION if pipelines.manifests else "",
+        kfp_blocked=pipelines.blocked,
     )
     path = built.write()
     print()
     print(table.render())
+    for reason in pipelines.blocked:
+        print(f"kfp: not built: {reason}")
     print(f"manifest: {path}")
     return built
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -63,8 +64,13 @@ def _required(gomod: str) -> dict[str, str]:
     return {p[0]: p[1] for p in (line.split() for line in _blocks(gomod, "require")) if len(p) >= 2}
 
 
-def _sibling_version(target: GoModule, required: str | None) -> str:
-    """The published version of a module ``target`` replaces with a path of its own repo."""
+def _sibling_version(target: GoModule, sibling: str, required: str | None) -> str:
+    """The published version of a module ``target``'s go.mod replaces with a local path."""
+    # A module nested in the target's own tree at a pseudo-version (KFP's api and
+    # kubernetes_platform, which carry no tags of their own) is the same commit: the same
+    # pseudo-version. What the go.mod requires for it is a stale placeholder.
+    if sibling.startswith(target.module + "/") and target.version.startswith("v0.0.0-"):
+        return target.version
     if required and not required.startswith("v0.0.0"):
         return required
     # A placeholder (or no requirement): Kubernetes publishes its staging modules as
@@ -94,7 +100,7 @@ def wrapper_gomod(target: GoModule, upstream_gomod: str) -> str:
             continue  # upstream's guard against importing a module, not something to build
         if new.startswith("."):
             out.append(
-                f"replace {old} => {old} {_sibling_version(target, required.get(old))}"
+                f"replace {old} => {old} {_sibling_version(target, old, required.get(old))}"
             )
         else:
             lhs = f"{old} {old_version}" if old_version else old
@@ -115,7 +121,17 @@ def build(target: GoModule, ldflags: str = "") -> tuple[Path, bool]:
         info = _download(target.module, target.version)
         src = folder / "src"
         src.mkdir()
-        (src / "go.mod").write_text(wrapper_gomod(target, Path(info["GoMod"]).read_text()))
+        gomod = wrapper_gomod(target, Path(info["GoMod"]).read_text())
+        if target.symlinks:
+            # go refuses -overlay for files in the module cache: build a copy with them added.
+            copy = folder / "module"
+            shutil.copytree(info["Dir"], copy, copy_function=shutil.copyfile)
+            for directory in [copy, *(d for d in copy.rglob("*") if d.is_dir())]:
+                directory.chmod(0o755)  # the module cache's folders are read-only
+            for link, points_to in target.symlinks:
+                shutil.copyfile(copy / points_to, copy / link)
+            gomod += f"replace {target.module} => {copy}\n"
+        (src / "go.mod").write_text(gomod)
         env = {
             **os.environ,
             "GOFLAGS": "-mod=mod -buildvcs=false",
@@ -137,6 +153,7 @@ def build(target: GoModule, ldflags: str = "") -> tuple[Path, bool]:
         done = subprocess.run(
             [*command, *target.packages], cwd=src, env=env, capture_output=True, text=True
         )
+        shutil.rmtree(folder / "module", ignore_errors=True)
         if done.returncode != 0:
             tail = "\n".join(done.stderr.strip().splitlines()[-15:])
             raise RuntimeError(f"building {target.module}@{target.version} failed:\n{tail}")

@@ -13,6 +13,18 @@ from pathlib import Path
 
 from ci.airgap import cache
 
+KFP_ROLES = (
+    "kfp-api-server",
+    "kfp-persistence-agent",
+    "kfp-driver",
+    "kfp-launcher",
+    "argo-workflow-controller",
+    "argoexec",
+    "seaweedfs",
+    "mariadb",
+    "kfp-metadata",
+)
+
 
 @dataclass(frozen=True)
 class Manifest:
@@ -25,9 +37,20 @@ class Manifest:
     kind_version: str
     # role -> image: "project" (trainer, deploy steps, web UI), "serving" (the model server
     # that stands in for tensorflow/serving), "python-base" (what the project image is built
-    # on, for a run whose checkout changed since)
+    # on, for a run whose checkout changed since); Kubeflow Pipelines' (ci/airgap/kfp.py):
+    # "kfp-api-server", "kfp-persistence-agent", "kfp-driver", "kfp-launcher",
+    # "argo-workflow-controller", "argoexec", "seaweedfs", "mariadb", "kfp-metadata"
     images: dict[str, str] = field(default_factory=dict)
     engine: str = ""
+    # KFP standalone rendered with those images: a folder whose *.yaml are applied in name
+    # order (cluster-scoped first); "" when the build could not make them (kfp_blocked says why)
+    kfp_manifests: str = ""
+    kfp_version: str = ""
+    kfp_blocked: list[str] = field(default_factory=list)
+
+    def kfp_images(self) -> dict[str, str]:
+        """The images KFP's rendered manifests name, by role (what ``kind load`` must load)."""
+        return {role: tag for role, tag in self.images.items() if role in KFP_ROLES}
 
     def write(self, path: Path | None = None) -> Path:
         target = path or default_path()

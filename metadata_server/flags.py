@@ -54,6 +54,8 @@ class ServerFlags:
     mysql: MySQL | None = None
     enable_database_upgrade: bool = False
     connection_retries: int = 5
+    # gRPC server options, as metadata_store_server's --grpc_channel_arguments gives them
+    channel_arguments: tuple[tuple[str, int | str], ...] = ()
 
     def describe_store(self) -> str:
         """One line naming the database, never its password."""
@@ -110,6 +112,19 @@ def _retries(text: str) -> int:
     return value
 
 
+def _channel_arguments(text: str) -> tuple[tuple[str, int | str], ...]:
+    """``key=value[,key=value]`` (KFP passes grpc.max_metadata_size=16384); numbers as ints."""
+    pairs: list[tuple[str, int | str]] = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("grpc.") or not value:
+            raise argparse.ArgumentTypeError(
+                f"{item!r} is not grpc.<name>=<value> (e.g. grpc.max_metadata_size=16384)"
+            )
+        pairs.append((key, int(value) if value.lstrip("-").isdigit() else value))
+    return tuple(pairs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with metadata_store_server's flag names, defaults and help."""
     parser = _Parser(
@@ -151,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         const=True,
         default=False,
         help="upgrade an older database schema to this store's version at start",
+    )
+    parser.add_argument(
+        "--grpc_channel_arguments",
+        type=_channel_arguments,
+        default=(),
+        help="gRPC server options, comma-separated grpc.<name>=<value>",
     )
     parser.add_argument(
         "--metadata_store_connection_retries",
@@ -203,4 +224,5 @@ def parse(argv: Sequence[str], environ: Mapping[str, str]) -> ServerFlags:
         mysql=mysql,
         enable_database_upgrade=args.enable_database_upgrade,
         connection_retries=args.connection_retries,
+        channel_arguments=args.grpc_channel_arguments,
     )

@@ -44,6 +44,7 @@ def serve(flags: ServerFlags, stop: threading.Event) -> int:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="mlmd"),
         handlers=[build_handler(store)],
+        options=list(flags.channel_arguments),
     )
     try:
         address = _hostport(flags.host, flags.port)

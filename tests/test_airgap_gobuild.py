@@ -61,15 +61,3 @@ def test_kubernetes_staging_modules_map_to_their_published_minor() -> None:
     assert _lines(wrapper_gomod(target, KUBERNETES_LIKE)) == [
         "replace k8s.io/api => k8s.io/api v0.34.4"
     ]
-
-
-def test_a_module_without_symlinks_keeps_the_cache_key_it_had_before_that_field() -> None:
-    from ci.airgap.gobuild import _identity
-
-    plain = GoModule("example.com/m", "v1.0.0", ("example.com/m",), "test")
-    assert _identity(plain) == (
-        "GoModule(module='example.com/m', version='v1.0.0', packages=('example.com/m',),"
-        " reason='test', cgo=False, tags=())"
-    )
-    linked = GoModule("example.com/m", "v1.0.0", ("x",), "test", symlinks=(("a", "b"),))
-    assert "symlinks=(('a', 'b'),)" in _identity(linked)

@@ -99,9 +99,7 @@ def wrapper_gomod(target: GoModule, upstream_gomod: str) -> str:
         if "FORBIDDEN_DEPENDENCY" in new:
             continue  # upstream's guard against importing a module, not something to build
         if new.startswith("."):
-            out.append(
-                f"replace {old} => {old} {_sibling_version(target, old, required.get(old))}"
-            )
+            out.append(f"replace {old} => {old} {_sibling_version(target, old, required.get(old))}")
         else:
             lhs = f"{old} {old_version}" if old_version else old
             out.append(f"replace {lhs} => {new} {new_version or ''}".rstrip())

@@ -36,6 +36,7 @@ KFP_ARGS = [
     "--mysql_config_user=root",
     "--mysql_config_password=",
     "--enable_database_upgrade=true",
+    "--grpc_channel_arguments=grpc.max_metadata_size=16384",
 ]
 
 

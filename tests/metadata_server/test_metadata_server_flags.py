@@ -26,6 +26,7 @@ def test_kfp_manifest_args_select_mysql_with_upgrade():
         host=DEFAULT_HOST,
         mysql=MySQL("mysql.kubeflow.svc.cluster.local", 3306, "metadb", "root", ""),
         enable_database_upgrade=True,
+        channel_arguments=(("grpc.max_metadata_size", 16384),),
     )
 
 
@@ -91,3 +92,16 @@ def test_wrong_flags_exit_2_saying_what_is_wrong_and_what_is_accepted(capsys, ar
     err = failure(capsys, argv)
     assert message in err
     assert "--grpc_port (or --port), --sqlite, --mysql_config_host" in err
+
+
+def test_kfp_s_grpc_channel_arguments_become_server_options():
+    # KFP's metadata-grpc Deployment passes this; the real server takes it
+    flags = parse(["--grpc_channel_arguments=grpc.max_metadata_size=16384"], {})
+    assert flags.channel_arguments == (("grpc.max_metadata_size", 16384),)
+
+
+def test_a_malformed_channel_argument_is_refused(capsys):
+    with pytest.raises(SystemExit) as caught:
+        parse(["--grpc_channel_arguments=max_metadata_size"], {})
+    assert caught.value.code == 2
+    assert "grpc.<name>=<value>" in capsys.readouterr().err

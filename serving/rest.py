@@ -270,7 +270,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(exc.status, {"error": exc.message}, close=True)
                 return
             except TimeoutError:
-                self._aborted(f"sent no body bytes for {IDLE_TIMEOUT_SECONDS:g} s")
+                self._aborted(f"stopped sending its body for {self.timeout:g} s")
                 return
             size = len(body)
             status, document = answer(self.manager, method, self.path, body, self.limits)

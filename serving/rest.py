@@ -57,7 +57,8 @@ _DOUBLE_DIGITS: Final = 309
 
 def default_threads() -> int:
     """TF Serving's default for --rest_api_num_threads: four per schedulable CPU."""
-    return 4 * len(os.sched_getaffinity(0))
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return 4 * (len(usable) if usable else os.cpu_count() or 1)
 
 
 def model_spec(route: routes.Route) -> model_pb2.ModelSpec:

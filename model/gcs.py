@@ -38,6 +38,15 @@ def client() -> storage.Client:
     return storage.Client()
 
 
+def missing_permissions(
+    uri: str, permissions: Collection[str], gcs: storage.Client | None = None
+) -> list[str]:
+    """Which of *permissions* this identity lacks on the bucket of *uri* (asked, not tried)."""
+    bucket_name, _ = parse_gs_uri(uri)
+    granted = set((gcs or client()).bucket(bucket_name).test_iam_permissions(list(permissions)))
+    return [p for p in permissions if p not in granted]
+
+
 def upload_tree(
     local_dir: Path, uri: str, gcs: storage.Client | None = None, *, last: Collection[str] = ()
 ) -> int:

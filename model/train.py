@@ -189,6 +189,19 @@ def main(argv: list[str] | None = None) -> int:
         return _error(exc, status=2)
     chief = distribute.is_chief(tf_config)
 
+    # Check every place the chief will write, now: not after minutes of training.
+    from model import writable
+
+    if chief:
+        try:
+            writable.check_dir("--tf-export-dir", args.tf_export_dir)
+            if args.tf_model_dir is not None:
+                writable.check_dir("--tf-model-dir", args.tf_model_dir)
+            if args.tf_metrics_path is not None:
+                writable.check_file("--tf-metrics-path", args.tf_metrics_path)
+        except writable.NotWritable as exc:
+            return _error(exc)
+
     # Prepare the data: the shipped sample, or MNIST from --tf-data-dir. NumPy only, so bad
     # data is reported before TensorFlow spends seconds loading.
     from model.data import DownloadError, MnistFileError
@@ -251,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         export_path = export.export(model, args.tf_export_dir, version)
     except versions.ExportError as exc:
         return _error(exc)
+    except OSError as exc:  # checked before training, but a disk can still fill up
+        return _error(f"--tf-export-dir {args.tf_export_dir!r}: export failed: {exc}")
     print(f"exported version {version} to {export_path}")
 
     if args.tf_metrics_path is not None:
@@ -263,8 +278,14 @@ def main(argv: list[str] | None = None) -> int:
             "steps_per_second": steps_per_second,
             "train_seconds": train_seconds,
         }
-        args.tf_metrics_path.parent.mkdir(parents=True, exist_ok=True)
-        args.tf_metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        try:
+            args.tf_metrics_path.parent.mkdir(parents=True, exist_ok=True)
+            args.tf_metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:  # the model is exported: say so, and what failed
+            return _error(
+                f"--tf-metrics-path {str(args.tf_metrics_path)!r}: cannot write the metrics"
+                f" ({exc}); the model was exported to {export_path}"
+            )
     return 0
 
 

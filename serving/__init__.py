@@ -14,12 +14,15 @@ them. Where it differs, on purpose:
   answers whenever it is up without a loaded version: NOT_FOUND, ``Servable not found for
   request: Latest(mnist)`` (plus a hint). Readiness checks treat both codes as "not yet";
   the health service (SERVING once a version is loaded) is the precise signal.
-- **Flags.** Only the five the harness uses; ``--flag value`` is accepted beside
-  ``--flag=value``; the poll interval may be fractional; the bind address comes from
-  ``MNIST_SERVING_HOST`` (default ``0.0.0.0``) because ``tensorflow_model_server`` has no flag
-  for it. Unknown flags are an error, as there.
-- **Input errors.** Same code (INVALID_ARGUMENT); for a wrong dtype or shape the message is
-  this server's own and names the input, what came and what the signature expects.
+- **Flags.** Only the ones the harness uses, plus ``--rest_api_num_threads``;
+  ``--flag value`` is accepted beside ``--flag=value``; the poll interval may be fractional;
+  the bind address comes from ``MNIST_SERVING_HOST`` (default ``0.0.0.0``) because
+  ``tensorflow_model_server`` has no flag for it. Unknown flags are an error, as there.
+- **Limits.** ``--max_request_rows`` and ``--max_request_bytes`` (serving/limits.py), which TF
+  Serving has not: a request over them is refused, naming the flag, before anything is
+  allocated; an empty batch is refused with a message, where TF Serving lets the model fail.
+- **Input errors.** Same code (INVALID_ARGUMENT); for a wrong dtype, shape or JSON value the
+  message is this server's own and names the input, what came and what the signature expects.
 - **Not served.** Classify, Regress, MultiInference (UNIMPLEMENTED, REST 501), model config
   files and version labels (every label is unknown: INVALID_ARGUMENT, as TF Serving without a
   config), batching, monitoring. A failed load is retried on each poll, up to 5 times (TF

@@ -21,8 +21,9 @@ from tensorflow_serving.apis import (
     status_pb2,
 )
 
-from serving import tensors
+from serving import memory, tensors
 from serving.errors import ServingError, invalid_argument
+from serving.limits import DEFAULT_LIMITS, RequestLimits
 from serving.manager import ModelManager
 from serving.servable import Servable
 
@@ -83,11 +84,18 @@ def run(
     key, signature_def = signature(servable, spec.signature_name)
     arrays = convert(signature_def, key)
     wanted = output_names(output_filter, signature_def)
-    return servable, key, servable.run(key, arrays, wanted)
+    size = sum(array.nbytes for array in arrays.values())
+    try:
+        return servable, key, servable.run(key, arrays, wanted)
+    finally:
+        del arrays  # the model's activations are freed by now; free the inputs too, then trim
+        memory.release_after(size)
 
 
 def predict(
-    manager: ModelManager, request: predict_pb2.PredictRequest
+    manager: ModelManager,
+    request: predict_pb2.PredictRequest,
+    limits: RequestLimits = DEFAULT_LIMITS,
 ) -> predict_pb2.PredictResponse:
     """PredictionService.Predict."""
     if not request.HasField("model_spec"):
@@ -95,7 +103,9 @@ def predict(
     servable, key, results = run(
         manager,
         request.model_spec,
-        lambda signature_def, key: tensors.request_arrays(request.inputs, signature_def, key),
+        lambda signature_def, key: tensors.request_arrays(
+            request.inputs, signature_def, key, limits
+        ),
         request.output_filter,
     )
     response = predict_pb2.PredictResponse()

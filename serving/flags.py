@@ -1,20 +1,25 @@
 """The command line: ``tensorflow_model_server``'s own flags, so one command line fits both.
 
 The local platform builds one argv for either binary, so the flag names, defaults and meaning
-are TF Serving's. Two differences, both additions: ``--flag value`` is accepted beside
-``--flag=value`` (TF Serving's parser takes only the latter), and the poll interval may be a
-fraction of a second (tests poll every 0.2 s; TF Serving takes whole seconds). The bind
-address is not a flag, because ``tensorflow_model_server`` has none: it comes from the
-environment variable ``MNIST_SERVING_HOST`` (default ``0.0.0.0``, TF Serving's own).
+are TF Serving's. The differences are additions: ``--flag value`` is accepted beside
+``--flag=value`` (TF Serving's parser takes only the latter), the poll interval may be a
+fraction of a second (tests poll every 0.2 s; TF Serving takes whole seconds), and two caps
+TF Serving does not have, ``--max_request_rows`` and ``--max_request_bytes`` (see
+serving/limits.py; the harness leaves them at their defaults, so its command line still fits
+both binaries). The bind address is not a flag, because ``tensorflow_model_server`` has none:
+it comes from the environment variable ``MNIST_SERVING_HOST`` (default ``0.0.0.0``, TF
+Serving's own).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, NoReturn
+
+from serving.limits import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, RequestLimits
 
 HOST_ENV: Final = "MNIST_SERVING_HOST"
 DEFAULT_HOST: Final = "0.0.0.0"  # TF Serving listens on every interface too
@@ -31,6 +36,8 @@ class ServerFlags:
     model_base_path: str
     file_system_poll_wait_seconds: float
     host: str = DEFAULT_HOST
+    limits: RequestLimits = DEFAULT_LIMITS
+    rest_api_num_threads: int = 0  # 0: TF Serving's default, four per CPU
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,8 +48,8 @@ class _Parser(argparse.ArgumentParser):
             2,
             f"{self.prog}: error: {message}\n"
             "(the embedded model server takes tensorflow_model_server's flags: --port,"
-            " --rest_api_port, --model_name, --model_base_path,"
-            " --file_system_poll_wait_seconds)\n",
+            " --rest_api_port, --rest_api_num_threads, --model_name, --model_base_path,"
+            " --file_system_poll_wait_seconds; and --max_request_rows, --max_request_bytes)\n",
         )
 
 
@@ -68,6 +75,19 @@ def _poll_seconds(text: str) -> float:
     return value
 
 
+def _at_least_one(what: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of {what}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{value} is not allowed; give 1 or more {what}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with TF Serving's flag names, defaults and help."""
     parser = _Parser(
@@ -83,6 +103,26 @@ def build_parser() -> argparse.ArgumentParser:
         type=_port,
         default=0,
         help="REST API port; 0 (the default) turns the REST API off",
+    )
+    parser.add_argument(
+        "--rest_api_num_threads",
+        type=_at_least_one("threads"),
+        default=0,
+        help="REST requests read and answered at a time (default: four per CPU, as TF Serving)",
+    )
+    parser.add_argument(
+        "--max_request_rows",
+        type=_at_least_one("rows"),
+        default=DEFAULT_MAX_ROWS,
+        help=f"most rows (first dimension) one request may carry (default {DEFAULT_MAX_ROWS});"
+        " not a TF Serving flag",
+    )
+    parser.add_argument(
+        "--max_request_bytes",
+        type=_at_least_one("bytes"),
+        default=DEFAULT_MAX_BYTES,
+        help="most bytes one request may carry: the REST body, the gRPC message, each"
+        f" decoded input tensor (default {DEFAULT_MAX_BYTES}, 64 MiB); not a TF Serving flag",
     )
     parser.add_argument(
         "--model_name", default="default", help="name clients put in model_spec.name"
@@ -121,4 +161,6 @@ def parse(argv: Sequence[str], environ: Mapping[str, str]) -> ServerFlags:
         model_base_path=args.model_base_path,
         file_system_poll_wait_seconds=args.file_system_poll_wait_seconds,
         host=environ.get(HOST_ENV) or DEFAULT_HOST,
+        limits=RequestLimits(max_rows=args.max_request_rows, max_bytes=args.max_request_bytes),
+        rest_api_num_threads=args.rest_api_num_threads,
     )

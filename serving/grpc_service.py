@@ -24,14 +24,19 @@ from tensorflow_serving.apis import (
 
 from serving import api
 from serving.errors import ServingError
+from serving.limits import DEFAULT_LIMITS, RequestLimits
 from serving.log import say
 from serving.manager import ModelManager
 
 PREDICTION_SERVICE: Final = prediction_service_pb2.DESCRIPTOR.services_by_name[
     "PredictionService"
 ].full_name
-# TF Serving raises gRPC's 4 MiB message cap to the protobuf maximum, so large batches pass.
+# Answers may be as large as protobuf allows (TF Serving raises gRPC's 4 MiB cap to that).
 MAX_MESSAGE_BYTES: Final = 2**31 - 1
+# Requests: --max_request_bytes of tensor values plus room for the rest of the message, so a
+# tensor over the limit is refused by the check that names the flag; past this, gRPC itself
+# answers RESOURCE_EXHAUSTED before the message is even parsed.
+REQUEST_ENVELOPE_BYTES: Final = 1024 * 1024
 # Request threads mostly wait inside TensorFlow, which releases the GIL.
 WORKER_THREADS: Final = 8
 
@@ -53,14 +58,15 @@ def _answer(context: grpc.ServicerContext, what: str, call: Callable[[], Respons
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     """Predict and GetModelMetadata; Classify, Regress and MultiInference stay UNIMPLEMENTED."""
 
-    def __init__(self, manager: ModelManager) -> None:
+    def __init__(self, manager: ModelManager, limits: RequestLimits = DEFAULT_LIMITS) -> None:
         self.manager = manager
+        self.limits = limits
 
     def Predict(
         self, request: predict_pb2.PredictRequest, context: grpc.ServicerContext
     ) -> predict_pb2.PredictResponse:
         """Run the requested signature on the request's inputs."""
-        return _answer(context, "Predict", lambda: api.predict(self.manager, request))
+        return _answer(context, "Predict", lambda: api.predict(self.manager, request, self.limits))
 
     def GetModelMetadata(
         self,
@@ -112,19 +118,22 @@ class Health:
         self.servicer.enter_graceful_shutdown()
 
 
-def build_server(manager: ModelManager, health_state: Health) -> grpc.Server:
+def build_server(
+    manager: ModelManager, health_state: Health, limits: RequestLimits = DEFAULT_LIMITS
+) -> grpc.Server:
     """A gRPC server with all three services, not yet bound or started."""
+    receive = min(limits.max_bytes + REQUEST_ENVELOPE_BYTES, MAX_MESSAGE_BYTES)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="grpc"),
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", receive),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             # One port, one server: a second process must not silently share it.
             ("grpc.so_reuseport", 0),
         ],
     )
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(manager), server
+        PredictionService(manager, limits), server
     )
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(manager), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_state.servicer, server)

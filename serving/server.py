@@ -37,7 +37,7 @@ def serve(flags: ServerFlags, stop: threading.Event) -> int:
         flags.file_system_poll_wait_seconds,
         on_serving=health.set_serving,
     )
-    grpc_server = build_server(manager, health)
+    grpc_server = build_server(manager, health, flags.limits)
     rest: RestApi | None = None
     try:
         address = _hostport(flags.host, flags.port)
@@ -50,7 +50,13 @@ def serve(flags: ServerFlags, stop: threading.Event) -> int:
         say(f"gRPC on {_hostport(flags.host, port)}")
         if flags.rest_api_port:
             try:
-                rest = RestApi(manager, flags.host, flags.rest_api_port)
+                rest = RestApi(
+                    manager,
+                    flags.host,
+                    flags.rest_api_port,
+                    flags.limits,
+                    flags.rest_api_num_threads or None,
+                )
             except OSError as exc:
                 say(
                     f"cannot listen for REST on {_hostport(flags.host, flags.rest_api_port)}:"
@@ -61,7 +67,8 @@ def serve(flags: ServerFlags, stop: threading.Event) -> int:
             say(f"REST on {rest.address}")
         say(
             f"serving model {flags.model_name} from {flags.model_base_path}, polling every"
-            f" {flags.file_system_poll_wait_seconds:g} s"
+            f" {flags.file_system_poll_wait_seconds:g} s; requests up to"
+            f" {flags.limits.max_rows} rows and {flags.limits.max_bytes} bytes"
         )
         manager.start()
         stop.wait()

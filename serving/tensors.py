@@ -7,6 +7,7 @@ down.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping, Sequence
 from typing import Final
 
@@ -15,7 +16,10 @@ import tensorflow as tf
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 
+from serving import json_tensor
 from serving.errors import invalid_argument
+from serving.limits import DEFAULT_LIMITS, RequestLimits, check_batch
+from serving.shapes import check_shape, shape_text
 
 # TF Serving answers with the typed repeated fields (Tensor::AsProtoField), not
 # tensor_content, and clients read them directly (e.g. ``outputs["predictions"].float_val``);
@@ -27,16 +31,28 @@ _TYPED_FIELDS: Final = {
     np.dtype(np.int64): (types_pb2.DT_INT64, "int64_val"),
     np.dtype(np.bool_): (types_pb2.DT_BOOL, "bool_val"),
 }
+# Where a request tensor of each dtype keeps its values when it does not use tensor_content.
+_VALUE_FIELDS: Final = {
+    types_pb2.DT_FLOAT: "float_val",
+    types_pb2.DT_DOUBLE: "double_val",
+    types_pb2.DT_INT32: "int_val",
+    types_pb2.DT_INT16: "int_val",
+    types_pb2.DT_INT8: "int_val",
+    types_pb2.DT_UINT8: "int_val",
+    types_pb2.DT_UINT16: "int_val",
+    types_pb2.DT_INT64: "int64_val",
+    types_pb2.DT_UINT32: "uint32_val",
+    types_pb2.DT_UINT64: "uint64_val",
+    types_pb2.DT_BOOL: "bool_val",
+    types_pb2.DT_STRING: "string_val",
+    types_pb2.DT_HALF: "half_val",
+    types_pb2.DT_BFLOAT16: "half_val",
+}
 
 
 def dtype_name(dtype: int) -> str:
     """``DT_FLOAT`` for types_pb2.DT_FLOAT, as TF Serving prints dtypes."""
     return types_pb2.DataType.Name(dtype) if dtype in types_pb2.DataType.values() else str(dtype)
-
-
-def shape_text(dims: Sequence[int] | None) -> str:
-    """``[-1, 784]``; ``<unknown rank>`` for None."""
-    return "<unknown rank>" if dims is None else f"[{', '.join(str(d) for d in dims)}]"
 
 
 def signature_dims(info: meta_graph_pb2.TensorInfo) -> list[int] | None:
@@ -60,20 +76,33 @@ def check_input_keys(sent: Collection[str], signature: meta_graph_pb2.SignatureD
     )
 
 
-def check_shape(
-    name: str, shape: Sequence[int], info: meta_graph_pb2.TensorInfo, signature_name: str
-) -> None:
-    """*shape* (of input *name*) must fit the signature's shape, dimension by dimension."""
-    expected = signature_dims(info)
-    if expected is None:
+def _check_values(name: str, proto: tensor_pb2.TensorProto, shape: Sequence[int]) -> None:
+    """The values *proto* carries must fit its *shape*, checked before anything is copied.
+
+    ``tensor_content`` must hold exactly the shape's bytes (TF Serving: "tensor parsing
+    error"). A typed field may hold fewer values — TensorFlow repeats the last one, as TF
+    Serving does — but never more.
+    """
+    count = math.prod(shape)
+    dtype = tf.dtypes.as_dtype(proto.dtype)
+    if proto.tensor_content:
+        if dtype == tf.string or dtype.size == 0:
+            return  # variable-size encodings: TensorFlow's decoder checks them
+        need = count * dtype.size
+        if len(proto.tensor_content) != need:
+            raise invalid_argument(
+                f"input {name!r}: its values do not fill its shape {shape_text(shape)}:"
+                f" tensor_content holds {len(proto.tensor_content)} bytes, the shape needs"
+                f" {need} ({count} x {dtype.size}-byte {dtype_name(proto.dtype)}); send"
+                " exactly the shape's values"
+            )
         return
-    fits = len(shape) == len(expected) and all(
-        want < 0 or got == want for got, want in zip(shape, expected, strict=True)
-    )
-    if not fits:
+    field = _VALUE_FIELDS.get(proto.dtype)
+    if field is not None and len(getattr(proto, field)) > count:
         raise invalid_argument(
-            f"input {name!r} has shape {shape_text(shape)} but signature {signature_name!r}"
-            f" expects {shape_text(expected)} (-1: any size); reshape the input to match"
+            f"input {name!r}: its values do not fill its shape {shape_text(shape)}:"
+            f" {field} holds {len(getattr(proto, field))} values, the shape {count}; send"
+            " exactly the shape's values"
         )
 
 
@@ -82,8 +111,12 @@ def input_array(
     proto: tensor_pb2.TensorProto,
     info: meta_graph_pb2.TensorInfo,
     signature_name: str,
+    limits: RequestLimits = DEFAULT_LIMITS,
 ) -> np.ndarray:
-    """The numpy value of request tensor *proto* for input *name*, checked against *info*."""
+    """The numpy value of request tensor *proto* for input *name*, checked against *info*.
+
+    Every check runs on the declared shape and the encoded bytes, before the array exists.
+    """
     if proto.dtype != info.dtype:
         raise invalid_argument(
             f"input {name!r} has dtype {dtype_name(proto.dtype)} but signature"
@@ -98,7 +131,10 @@ def input_array(
             f"input {name!r} has shape {shape_text(shape)}; a request tensor's shape must be"
             " fully defined (no -1)"
         )
-    check_shape(name, shape, info, signature_name)
+    check_shape(name, shape, signature_dims(info), signature_name)
+    dtype = tf.dtypes.as_dtype(proto.dtype)
+    check_batch(name, shape, dtype.size or 1, limits)
+    _check_values(name, proto, shape)
     try:
         return tf.make_ndarray(proto)
     except (ValueError, TypeError) as exc:
@@ -111,38 +147,45 @@ def request_arrays(
     inputs: Mapping[str, tensor_pb2.TensorProto],
     signature: meta_graph_pb2.SignatureDef,
     signature_name: str,
+    limits: RequestLimits = DEFAULT_LIMITS,
 ) -> dict[str, np.ndarray]:
     """All request tensors as numpy arrays, after every check passed."""
     check_input_keys(list(inputs), signature)
     return {
-        key: input_array(key, proto, signature.inputs[key], signature_name)
+        key: input_array(key, proto, signature.inputs[key], signature_name, limits)
         for key, proto in inputs.items()
     }
 
 
 def json_array(
-    name: str, value: object, info: meta_graph_pb2.TensorInfo, signature_name: str
+    name: str,
+    value: object,
+    info: meta_graph_pb2.TensorInfo,
+    signature_name: str,
+    limits: RequestLimits = DEFAULT_LIMITS,
 ) -> np.ndarray:
-    """The numpy value of a REST (JSON) input, converted to the signature's dtype and checked."""
-    dtype = tf.dtypes.as_dtype(info.dtype).as_numpy_dtype
-    try:
-        array = np.asarray(value, dtype=dtype)
-    except (ValueError, TypeError) as exc:
-        raise invalid_argument(
-            f"input {name!r}: JSON value is not a rectangular list of numbers of type"
-            f" {dtype_name(info.dtype)}: {exc}"
-        ) from exc
-    check_shape(name, array.shape, info, signature_name)
-    return array
+    """The numpy value of a REST (JSON) input, by TF Serving's JSON rules, checked."""
+    return json_tensor.decode(
+        name,
+        value,
+        np.dtype(tf.dtypes.as_dtype(info.dtype).as_numpy_dtype),
+        dtype_name(info.dtype),
+        signature_dims(info),
+        signature_name,
+        limits,
+    )
 
 
 def json_arrays(
-    values: Mapping[str, object], signature: meta_graph_pb2.SignatureDef, signature_name: str
+    values: Mapping[str, object],
+    signature: meta_graph_pb2.SignatureDef,
+    signature_name: str,
+    limits: RequestLimits = DEFAULT_LIMITS,
 ) -> dict[str, np.ndarray]:
     """All REST inputs (name → JSON value) as numpy arrays, after every check passed."""
     check_input_keys(list(values), signature)
     return {
-        key: json_array(key, value, signature.inputs[key], signature_name)
+        key: json_array(key, value, signature.inputs[key], signature_name, limits)
         for key, value in values.items()
     }
 

@@ -3,8 +3,14 @@
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 pytest_plugins = ["pytester"]
+
+# Property tests stay fast and steady on a shared 2-core machine: a bounded number of
+# examples each, and no per-example deadline (a loaded machine is not a bug).
+settings.register_profile("mnist-e2e", max_examples=100, deadline=None)
+settings.load_profile("mnist-e2e")
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ def _run(pytester, *args):
         (["--num-digits", "100"], "--num-digits '100' is not a whole number >= 500"),
         (["--local-storage", "s3"], "--local-storage 's3' is not one of gcs, pvc"),
         (["--wait-timeout", "soon"], "--wait-timeout 'soon' is not a duration"),
+        (["--if-unavailable", "ignore"], "--if-unavailable 'ignore' is not one of fail, skip"),
     ],
 )
 def test_bad_values_fail_at_parse_time_naming_the_option(probe, args, message):

@@ -150,6 +150,39 @@ def test_a_corrupt_data_file_is_named(tmp_path: Path) -> None:
     assert not (tmp_path / "e").exists()
 
 
+@pytest.mark.parametrize("under", ["a regular file", "/proc"])
+def test_an_unwritable_export_dir_fails_in_one_line_before_training(tmp_path: Path, under) -> None:
+    if under == "/proc":
+        export_dir = "/proc/mnist-e2e/export"
+    else:
+        (tmp_path / "file").write_text("x")
+        export_dir = str(tmp_path / "file" / "export")
+
+    run = run_cli("--tf-export-dir", export_dir, "--tf-train-steps", STEPS)
+
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == [run.stderr.strip()], "one line, no traceback"
+    assert run.stderr.startswith(f"error: --tf-export-dir {export_dir!r} is not writable: ")
+    assert "step" not in run.stdout and "data:" not in run.stdout, "checked before anything ran"
+
+
+def test_an_unwritable_metrics_path_fails_before_training_and_exports_nothing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "file").write_text("x")
+    metrics = tmp_path / "file" / "metrics.json"
+
+    run = run_cli(
+        "--tf-export-dir", str(tmp_path / "export"), "--tf-metrics-path", str(metrics),
+        "--tf-train-steps", STEPS,
+    )  # fmt: skip
+
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == [run.stderr.strip()], "one line, no traceback"
+    assert run.stderr.startswith(f"error: --tf-metrics-path {str(metrics)!r} is not writable: ")
+    assert not (tmp_path / "export").exists()
+
+
 # -- training runs (slow) -----------------------------------------------------------------------
 
 

@@ -96,7 +96,15 @@ def test_e2e_tests_skip_with_the_reason_when_kind_is_missing(
         """
     )
     result = pytester.runpytest_inprocess(
-        "-p", "fixtures.plugin", "-p", "fixtures.resources", "--platform", "kind", "-rs"
+        "-p",
+        "fixtures.plugin",
+        "-p",
+        "fixtures.resources",
+        "--platform",
+        "kind",
+        "-rs",
+        "--if-unavailable",
+        "skip",
     )
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*platform kind unavailable: --platform kind needs kind*"])

@@ -71,8 +71,11 @@ def test_fractional_poll_interval_is_accepted() -> None:
         (["--model_base_path=/m", "--model_name="], "--model_name must not be empty"),
         (["--model_base_path=/m", "--file_system_poll_wait_seconds=-1"], "'-1' is not allowed"),
         (["--model_base_path=/m", "--file_system_poll_wait_seconds=nan"], "'nan' is not allowed"),
+        (["--model_base_path=/m", "--max_request_rows=0"], "0 is not allowed; give 1 or more rows"),
+        (["--model_base_path=/m", "--max_request_bytes=64MiB"], "'64MiB' is not a whole number of bytes"),
+        (["--model_base_path=/m", "--rest_api_num_threads=-1"], "-1 is not allowed; give 1 or more threads"),
     ],
-)
+)  # fmt: skip
 def test_bad_command_lines_exit_2_naming_the_problem(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -87,3 +90,17 @@ def test_bad_command_lines_exit_2_naming_the_problem(
 def test_bind_host_comes_from_the_environment() -> None:
     assert parse([f"--model_base_path={BASE}"], {HOST_ENV: "127.0.0.1"}).host == "127.0.0.1"
     assert parse([f"--model_base_path={BASE}"], {HOST_ENV: ""}).host == DEFAULT_HOST
+
+
+def test_request_limits_default_to_the_whole_test_set_and_64_mib() -> None:
+    from serving.limits import RequestLimits
+
+    flags = parse([f"--model_base_path={BASE}"], {})
+    assert flags.limits == RequestLimits(max_rows=10_000, max_bytes=64 * 1024 * 1024)
+    assert flags.rest_api_num_threads == 0  # TF Serving's default: four per CPU
+    flags = parse(
+        [f"--model_base_path={BASE}", "--max_request_rows", "5", "--max_request_bytes=4096",
+         "--rest_api_num_threads=2"],
+        {},
+    )  # fmt: skip
+    assert (flags.limits, flags.rest_api_num_threads) == (RequestLimits(5, 4096), 2)

@@ -128,6 +128,7 @@ def start_server(
     rest: bool = True,
     env: dict[str, str] | None = None,
     grpc_port: int | None = None,
+    flags: tuple[str, ...] = (),
 ) -> Server:
     """Start ``python -m serving`` on free loopback ports (not waiting for anything)."""
     grpc_port = grpc_port or free_port()
@@ -142,6 +143,7 @@ def start_server(
         "--model_name=mnist",
         f"--model_base_path={base_path}",
         f"--file_system_poll_wait_seconds={poll}",
+        *flags,
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -272,6 +274,113 @@ def test_bad_input_is_invalid_argument_and_the_server_keeps_serving(server: Serv
         # ... and the very next good request is answered.
         assert list(server.predict(digits(5)).outputs["classes"].int64_val) == [5]
     assert server.process.poll() is None
+
+
+def declared(shape: list[int], values: list[float]):
+    """A DT_FLOAT request tensor declaring *shape* and carrying *values* (maybe far fewer)."""
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+
+    return tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_FLOAT,
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(
+            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=s) for s in shape]
+        ),
+        float_val=values,
+    )
+
+
+def predict_raw(server: Server, tensor) -> grpc.RpcError | None:
+    """Predict with input ``x`` = *tensor*; the error it ended in, or None."""
+    from tensorflow_serving.apis import predict_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "mnist"
+    request.inputs["x"].CopyFrom(tensor)
+    try:
+        server.predictions.Predict(request, timeout=30)
+    except grpc.RpcError as error:
+        return error
+    return None
+
+
+def test_a_tiny_request_declaring_a_huge_batch_is_refused_at_once(server: Server) -> None:
+    """The probe's 37 bytes declaring [20000, 784] cost 10.9 s and 3.75 GB; [10**9, 784]
+    answered INTERNAL: MemoryError."""
+    for rows in (20_000, 10**9):
+        error = predict_raw(server, declared([rows, IMAGE_PIXELS], [0.5]))
+        assert error is not None and error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert f"input 'x' has {rows} rows" in error.details()
+        assert "limit of 10000 rows a request (--max_request_rows)" in error.details()
+    assert list(server.predict(digits(4)).outputs["classes"].int64_val) == [4]
+
+
+def test_an_empty_batch_is_invalid_argument_saying_so(server: Server) -> None:
+    error = predict_raw(server, declared([0, IMAGE_PIXELS], []))
+    assert error is not None and error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (
+        error.details()
+        == "input 'x' has shape [0, 784]: an empty batch; send at least one instance"
+    )
+
+
+def test_the_request_limits_are_flags(tmp_path: Path, stopped_at_teardown: list[Server]) -> None:
+    export(tmp_path / "export", 1)
+    server = start_server(
+        str(tmp_path / "export"), tmp_path / "server.log", rest=False,
+        flags=("--max_request_rows=100", "--max_request_bytes=200000"),
+    )  # fmt: skip
+    stopped_at_teardown.append(server)
+    wait_listening(server)
+    wait_serving(server, 1)
+    assert "requests up to 100 rows and 200000 bytes" in server.log
+
+    assert predict_raw(server, float_tensor(np.zeros((63, IMAGE_PIXELS), np.float32))) is None
+    over_rows = predict_raw(server, declared([101, IMAGE_PIXELS], [0.0]))
+    assert over_rows is not None and "(--max_request_rows)" in over_rows.details()
+    over_bytes = predict_raw(server, declared([64, IMAGE_PIXELS], [0.0]))
+    assert over_bytes is not None and over_bytes.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is 200704 bytes, over this server's limit of 200000 bytes a request" in (
+        over_bytes.details()
+    )
+    # A message past the limit (and its envelope) is refused by gRPC before it is parsed.
+    huge = predict_raw(server, float_tensor(np.zeros((100, 5 * IMAGE_PIXELS), np.float32)))
+    assert huge is not None and huge.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert predict_raw(server, float_tensor(digits(3))) is None
+
+
+def test_memory_returns_to_its_baseline_after_large_batches(
+    tmp_path: Path, stopped_at_teardown: list[Server]
+) -> None:
+    """The probe saw 1.85 → 14.5 GB for 100,000 rows, kept afterwards. Here the CNN of the
+    training program (untrained: only its size matters) answers two 5,000-row batches."""
+    import time
+
+    import psutil
+
+    from model import export as model_export
+    from model import networks
+
+    model_export.save(networks.build("cnn"), tmp_path / "export" / "1")
+    server = start_server(str(tmp_path / "export"), tmp_path / "server.log", rest=False)
+    stopped_at_teardown.append(server)
+    wait_listening(server)
+    wait_serving(server, 1)
+    process = psutil.Process(server.process.pid)
+    images = np.random.default_rng(0).random((5000, IMAGE_PIXELS), dtype=np.float32)
+    small = images[:100]
+    assert predict_raw(server, float_tensor(small)) is None  # warm: kernels for batches
+    time.sleep(1)
+    baseline = process.memory_info().rss
+    for _ in range(2):
+        import tensorflow as tf
+
+        assert predict_raw(server, tf.make_tensor_proto(images)) is None
+    time.sleep(1)
+    grown = process.memory_info().rss - baseline
+    assert grown < 300 * 2**20, (
+        f"resident memory grew by {grown / 2**20:.0f} MiB after the batches and stayed there"
+        f" (baseline {baseline / 2**20:.0f} MiB); see {server.log_path}"
+    )
 
 
 def test_metadata_shows_the_signature(server: Server) -> None:

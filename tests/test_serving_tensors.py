@@ -177,3 +177,129 @@ def test_outputs_use_typed_fields_like_tf_serving() -> None:
     classes = tensors.output_proto(np.array([3, 7], np.int64))
     assert classes.dtype == types_pb2.DT_INT64
     assert list(classes.int64_val) == [3, 7]
+
+
+# -- sizes: checked on the declared shape, before anything is allocated ------------------------
+
+
+def test_tensor_content_must_hold_exactly_the_shapes_bytes() -> None:
+    from tensorflow.core.framework import tensor_pb2, types_pb2
+
+    from serving import tensors
+
+    for size in (784 * 4 - 1, 784 * 4 + 4, 3):
+        proto = tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_content=b"\0" * size)
+        proto.tensor_shape.dim.add(size=1)
+        proto.tensor_shape.dim.add(size=784)
+        error = rejected(lambda proto=proto: tensors.request_arrays({"x": proto}, signature(), SIG))
+        assert error.message == (
+            f"input 'x': its values do not fill its shape [1, 784]: tensor_content holds {size}"
+            " bytes, the shape needs 3136 (784 x 4-byte DT_FLOAT); send exactly the shape's values"
+        )
+
+
+@pytest.mark.parametrize("rows", [20_000, 10**9, 2**62])
+def test_a_few_bytes_declaring_a_huge_batch_are_refused_without_allocating(rows: int) -> None:
+    """The probe's 37-byte request: shape [rows, 784], one value (TensorFlow would repeat it)."""
+    import tracemalloc
+
+    from serving import tensors
+
+    proto = float_val_proto([rows, 784], [0.5])
+    tracemalloc.start()
+    try:
+        error = rejected(lambda: tensors.request_arrays({"x": proto}, signature(), SIG))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert error.message == (
+        f"input 'x' has {rows} rows (shape [{rows}, 784]), over this server's limit of 10000"
+        " rows a request (--max_request_rows); split the batch"
+    )
+    assert peak < 1024 * 1024, f"{peak} bytes allocated to refuse it"
+
+
+def test_the_limits_are_the_servers_flags() -> None:
+    from serving import tensors
+    from serving.limits import RequestLimits
+
+    limits = RequestLimits(max_rows=2, max_bytes=784 * 4)
+    assert tensors.request_arrays(
+        {"x": float_val_proto([1, 784], [0.5])}, signature(), SIG, limits
+    )["x"].shape == (1, 784)
+    assert (
+        "(--max_request_rows)"
+        in rejected(
+            lambda: tensors.request_arrays(
+                {"x": float_val_proto([3, 784], [0.5])}, signature(), SIG, limits
+            )
+        ).message
+    )
+    assert "is 6272 bytes, over this server's limit of 3136 bytes a request (--max_request_bytes)" in rejected(
+        lambda: tensors.request_arrays({"x": float_val_proto([2, 784], [0.5])}, signature(), SIG, limits)
+    ).message  # fmt: skip
+
+
+def test_an_empty_batch_is_refused_with_a_message_a_client_can_act_on() -> None:
+    """TF Serving hands [0, 784] to the model, whose graph fails with internals ("input depth
+    must be evenly divisible by filter depth" for the CNN); the same code, said plainly."""
+    import tensorflow as tf
+
+    from serving import tensors
+
+    for proto in (
+        float_val_proto([0, 784], []),
+        tf.make_tensor_proto(np.zeros((0, 784), np.float32)),
+    ):
+        error = rejected(lambda proto=proto: tensors.request_arrays({"x": proto}, signature(), SIG))
+        assert error.message == (
+            "input 'x' has shape [0, 784]: an empty batch; send at least one instance"
+        )
+
+
+def _proto_strategy():
+    from hypothesis import strategies as st
+
+    dims = st.lists(
+        st.one_of(st.integers(-2, 3), st.just(784), st.just(10**9), st.just(2**62)), max_size=3
+    )
+    return st.tuples(
+        dims,
+        st.booleans(),  # tensor_content, or float_val
+        st.integers(0, 3 * 784),  # how many values
+        st.sampled_from([1, 2, 9]),  # DT_FLOAT, DT_DOUBLE, DT_INT64
+        st.booleans(),  # unknown rank
+    )
+
+
+def test_any_request_tensor_is_an_array_of_its_shape_or_invalid_argument() -> None:
+    from hypothesis import example, given
+    from tensorflow.core.framework import tensor_pb2
+
+    from serving import tensors
+    from serving.errors import ServingError
+
+    @given(_proto_strategy())
+    @example(([20_000, 784], False, 1, 1, False))
+    @example(([1, 784], True, 783, 1, False))
+    @example(([0, 784], False, 0, 1, False))
+    def check(case) -> None:
+        dims, packed, count, dtype, unknown_rank = case
+        proto = tensor_pb2.TensorProto(dtype=dtype)
+        proto.tensor_shape.unknown_rank = unknown_rank
+        for size in dims:
+            proto.tensor_shape.dim.add(size=size)
+        if packed:
+            proto.tensor_content = b"\x01" * (count * 4)
+        else:
+            proto.float_val.extend([0.25] * count)
+        try:
+            array, error = tensors.request_arrays({"x": proto}, signature(), SIG)["x"], None
+        except ServingError as refusal:
+            array, error = None, refusal
+        if error is not None:
+            assert error.code == grpc.StatusCode.INVALID_ARGUMENT, error
+            return
+        assert array.shape == tuple(dims) and array.dtype == np.float32 and array.shape[0] > 0
+
+    check()

@@ -17,6 +17,8 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
@@ -160,6 +162,93 @@ def test_an_index_outside_the_test_set_is_404_with_the_range(model_server, index
     response = _client({"local": model_server.target}).get(f"/?index={index}")
     assert response.status_code == 404
     assert b"use 0 to 999" in response.data
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "index=%C2%B2",  # "²": str.isdigit() accepted it, int() raised: a 500 before
+        "index=" + "1" * 5000,  # past int()'s digit limit: a 500 before
+        "index=%D9%A3",  # an Arabic-Indic 3
+        "index=%FF",  # not UTF-8
+        "index=%00",
+    ],
+)
+@pytest.mark.parametrize("path", ["/", "/api/predict"])
+def test_a_malformed_index_is_404_never_500(model_server, path, query) -> None:
+    response = _client({"local": model_server.target}).get(f"{path}?{query}")
+    assert response.status_code == 404, response.data[:300]
+    assert b"use 0 to 999" in response.data
+
+
+@pytest.fixture(scope="module")
+def shared_client():
+    """One app and test model server for many generated requests; teardown stops the server."""
+    for running in _serve(Servicer()):
+        yield _client({"local": running.target})
+
+
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["index", "server", "other"]),
+        st.text(st.characters(exclude_categories=["Cs"]), max_size=60),
+    )
+)
+@example(params={"index": "²"})
+@example(params={"index": "7" * 5000})
+@settings(max_examples=60)
+def test_no_query_string_gets_a_server_error(shared_client, params) -> None:
+    for path in ("/", "/api/predict"):
+        status = shared_client.get(path, query_string=params).status_code
+        assert status in (200, 400, 404), (path, params, status)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api//predict?index=1",  # the probe's case: merged slashes were redirected
+        "",  # what waitress makes of "GET http://evil.example HTTP/1.1": a "missing slash"
+        "//digit/1.png",
+        "/api/predict//",
+        "//",
+    ],
+)
+def test_odd_paths_are_not_redirected_to_the_requests_host(model_server, path) -> None:
+    response = get_path(_client({"local": model_server.target}), path)
+    assert "Location" not in response.headers
+    assert response.status_code in (200, 404)
+    if path.startswith("/api//"):
+        assert response.status_code == 404  # the probe's case: no route, so not found
+
+
+def get_path(client, path: str):
+    """GET *path* exactly as a server receives it, with ``Host: evil.example``.
+
+    The path goes in as PATH_INFO: given to the test client as a URL, "//digit" would be
+    read as a host named "digit".
+    """
+    raw_path, _, query = path.partition("?")
+    return client.get(
+        "/",
+        query_string=query,
+        headers={"Host": "evil.example"},
+        environ_overrides={"PATH_INFO": raw_path},
+    )
+
+
+@given(
+    segments=st.lists(
+        st.sampled_from(["", "api", "predict", "digit", "1.png", "healthz", "readyz", "."]),
+        max_size=5,
+    )
+)
+@example(segments=["api", "", "predict"])
+@example(segments=[])
+@settings(max_examples=60)
+def test_no_path_redirects_to_the_requests_host(shared_client, segments) -> None:
+    response = get_path(shared_client, "/".join(["", *segments]) if segments else "")
+    assert "Location" not in response.headers
+    assert response.status_code in (200, 204, 404), (segments, response.status_code)
 
 
 def test_the_browser_chooses_a_server_by_name_only(model_server, other_server) -> None:

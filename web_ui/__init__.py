@@ -19,6 +19,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     files are wrong: a UI that cannot show a digit should not start.
     """
     app = Flask(__name__)
+    # Werkzeug's routing redirects "/api//predict" (merged slashes) and "//" (a missing
+    # slash) to an absolute URL built from the request's Host header, which any client can
+    # set. With both off, routing never redirects: a path matches a route, or is not found.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
     app.config.from_mapping(test_config or {})
     ui_config: UiConfig = app.config.get("UI") or UiConfig.from_env()
     app.config["UI"] = ui_config

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from web_ui.digits import digit_set
 from web_ui.predict_client import ModelServerError
+from web_ui.query import BadQuery, parse_index
 from web_ui.servers import model_servers
 
 bp = Blueprint("ui", __name__)
@@ -43,13 +44,14 @@ class Shown:
 
 def _index() -> int:
     """``?index=N`` checked against the test set; a random digit when absent."""
-    digits = digit_set()
-    raw = request.args.get("index")
-    if raw is None or raw == "":
-        return random.randrange(len(digits))  # noqa: S311 - picking a digit, not a secret
-    if not raw.isdigit() or int(raw) >= len(digits):
-        abort(404, f"index {raw!r} is not a test digit: use 0 to {len(digits) - 1}")
-    return int(raw)
+    count = len(digit_set())
+    try:
+        index = parse_index(request.args.get("index"), count)
+    except BadQuery as exc:
+        abort(404, str(exc))
+    if index is None:
+        return random.randrange(count)  # noqa: S311 - picking a digit, not a secret
+    return index
 
 
 def _server() -> str:

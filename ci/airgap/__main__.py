@@ -83,14 +83,6 @@ class Table:
         return "\n".join(lines)
 
 
-def _mb(image: images.BuiltImage) -> str:
-    return f"{image.tag} {image.size / 1e6:.0f} MB"
-
-
-def _image_step(image: images.BuiltImage) -> tuple[images.BuiltImage, bool]:
-    return image, image.built
-
-
 def build_all(root: Path) -> manifest.Manifest:
     """Every step, in the order the parts depend on each other."""
     table = Table()
@@ -127,35 +119,17 @@ def build_all(root: Path) -> manifest.Manifest:
     crictl_bin = go(versions.CRI_TOOLS)
     cni_bin = go(versions.CNI_PLUGINS)
 
-    node_fs = table.step(
-        "rootfs node", versions.DEBIAN_SUITE, lambda: rootfs.build("node", rootfs.NODE_PACKAGES)
+    node_root = rootfs.image(table.step, "node", rootfs.NODE_PACKAGES, "mnist-e2e/bookworm-node")
+    iptables_root = rootfs.image(
+        table.step, "iptables", rootfs.IPTABLES_PACKAGES, "mnist-e2e/bookworm-iptables"
     )
-    iptables_fs = table.step(
-        "rootfs iptables",
-        versions.DEBIAN_SUITE,
-        lambda: rootfs.build("iptables", rootfs.IPTABLES_PACKAGES),
-    )
-    python_fs = table.step(
-        "rootfs python",
-        versions.DEBIAN_SUITE,
-        lambda: rootfs.build("python", rootfs.PYTHON_PACKAGES, host_trust=True),
-    )
-
-    node_root = table.step(
-        "image node rootfs",
-        versions.DEBIAN_SUITE,
-        lambda: _image_step(
-            images.from_rootfs("mnist-e2e/bookworm-node", node_fs, ['CMD ["/bin/bash"]'])
-        ),
-        _mb,
-    )
-    iptables_root = table.step(
-        "image iptables base",
-        versions.DEBIAN_SUITE,
-        lambda: _image_step(
-            images.from_rootfs("mnist-e2e/bookworm-iptables", iptables_fs, ['CMD ["/bin/bash"]'])
-        ),
-        _mb,
+    python_base = rootfs.image(
+        table.step,
+        "python",
+        rootfs.PYTHON_PACKAGES,
+        "mnist-e2e/python-base",
+        project_image.BASE_CHANGES,
+        host_trust=True,
     )
 
     preload: list[tuple[str, str]] = []
@@ -171,8 +145,8 @@ def build_all(root: Path) -> manifest.Manifest:
         image = table.step(
             f"image {component.program}",
             component.version,
-            lambda c=component: _image_step(c.build()),
-            _mb,
+            lambda c=component: c.build().row(),
+            images.BuiltImage.describe,
         )
         preload.append((image.tag, component.name))
 
@@ -189,20 +163,15 @@ def build_all(root: Path) -> manifest.Manifest:
     node = table.step(
         "image kind node",
         versions.KUBERNETES_VERSION,
-        lambda: _image_step(node_image.build(parts, preload)),
-        _mb,
+        lambda: node_image.build(parts, preload).row(),
+        images.BuiltImage.describe,
     )
 
-    python_base = table.step(
-        "image python base",
-        versions.DEBIAN_SUITE,
-        lambda: _image_step(
-            images.from_rootfs("mnist-e2e/python-base", python_fs, project_image.BASE_CHANGES)
-        ),
-        _mb,
-    )
     project = table.step(
-        "image project", "-", lambda: _image_step(project_image.build(root, python_base.tag)), _mb
+        "image project",
+        "-",
+        lambda: project_image.build(root, python_base.tag).row(),
+        images.BuiltImage.describe,
     )
 
     pipelines = kfp.build(table.step, root, kube_bin / "kubectl", python_base.tag)

@@ -25,6 +25,14 @@ class BuiltImage:
     size: int
     built: bool
 
+    def row(self) -> tuple[BuiltImage, bool]:
+        """(image, built now?), as a build-table step returns it."""
+        return self, self.built
+
+    def describe(self) -> str:
+        """The table's detail column: tag and size."""
+        return f"{self.tag} {self.size / 1e6:.0f} MB"
+
 
 def build(
     tag: str, dockerfile: str, files: dict[str, Path], *, args: dict[str, str] | None = None

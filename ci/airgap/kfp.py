@@ -91,19 +91,7 @@ BASE_PACKAGES = ("ca-certificates", "media-types", "wget")
 
 
 def base_image(step: Step) -> images.BuiltImage:
-    tar = step(
-        "rootfs kfp-base",
-        versions.DEBIAN_SUITE,
-        lambda: rootfs.build("kfp-base", BASE_PACKAGES),
-    )
-    return step(
-        "image kfp base",
-        versions.DEBIAN_SUITE,
-        lambda: _pair(
-            images.from_rootfs("mnist-e2e/bookworm-kfp-base", tar, ['CMD ["/bin/bash"]'])
-        ),
-        _mb,
-    )
+    return rootfs.image(step, "kfp-base", BASE_PACKAGES, "mnist-e2e/bookworm-kfp-base")
 
 
 def binaries_dockerfile(
@@ -180,10 +168,10 @@ def argo_images(step: Step, base: str) -> dict[str, str]:
         image = step(
             f"image {role}",
             versions.ARGO_VERSION,
-            lambda d=dockerfile, f=files, r=repository: _pair(
-                _image(r, versions.ARGO_VERSION, d, f)
-            ),
-            _mb,
+            lambda d=dockerfile, f=files, r=repository: _image(
+                r, versions.ARGO_VERSION, d, f
+            ).row(),
+            images.BuiltImage.describe,
         )
         out[role] = image.tag
     return out
@@ -224,32 +212,22 @@ def seaweedfs_image(step: Step, base: str) -> str:
     image = step(
         "image seaweedfs",
         version,
-        lambda: _pair(_image("mnist-e2e/seaweedfs", version, dockerfile, {"weed": weed})),
-        _mb,
+        lambda: _image("mnist-e2e/seaweedfs", version, dockerfile, {"weed": weed}).row(),
+        images.BuiltImage.describe,
     )
     return image.tag
 
 
 def mariadb_image(step: Step) -> str:
-    tar = step(
-        "rootfs mariadb",
-        versions.DEBIAN_SUITE,
-        lambda: rootfs.build("mariadb", versions.MARIADB_PACKAGES),
-    )
-    root = step(
-        "image mariadb rootfs",
-        versions.DEBIAN_SUITE,
-        lambda: _pair(images.from_rootfs("mnist-e2e/bookworm-mariadb", tar, ['CMD ["/bin/bash"]'])),
-        _mb,
-    )
+    root = rootfs.image(step, "mariadb", versions.MARIADB_PACKAGES, "mnist-e2e/bookworm-mariadb")
     dockerfile = (HERE / "mariadb.Dockerfile").read_text().replace("${ROOTFS}", root.tag)
     dockerfile = "\n".join(line for line in dockerfile.splitlines() if line != "ARG ROOTFS") + "\n"
     files = {"mariadb-entrypoint.sh": HERE / "mariadb-entrypoint.sh"}
     image = step(
         "image mariadb",
         versions.DEBIAN_SUITE,
-        lambda: _pair(_image("mnist-e2e/mariadb", versions.DEBIAN_SUITE, dockerfile, files)),
-        _mb,
+        lambda: _image("mnist-e2e/mariadb", versions.DEBIAN_SUITE, dockerfile, files).row(),
+        images.BuiltImage.describe,
     )
     return image.tag
 
@@ -315,10 +293,10 @@ def kfp_images(step: Step, base: str) -> dict[str, str]:
         image = step(
             f"image {role}",
             versions.KFP_VERSION,
-            lambda r=role, d=dockerfile, f=files: _pair(
-                _image(f"mnist-e2e/{r}", versions.KFP_VERSION, d, f)
-            ),
-            _mb,
+            lambda r=role, d=dockerfile, f=files: _image(
+                f"mnist-e2e/{r}", versions.KFP_VERSION, d, f
+            ).row(),
+            images.BuiltImage.describe,
         )
         out[role] = image.tag
     shutil.rmtree(scratch, ignore_errors=True)
@@ -632,7 +610,7 @@ def build(step: Step, root: Path, kubectl: Path, python_base: str) -> KfpBuild:
         "image kfp-metadata (mlmd stand-in)",
         "-",
         lambda: _pair_optional(metadata_image(root, python_base)),
-        lambda i: _mb(i) if i else "no metadata_server/ here: merge branch mlmd",
+        lambda i: i.describe() if i else "no metadata_server/ here: merge branch mlmd",
     )
     if metadata:
         result.images["kfp-metadata"] = metadata.tag
@@ -660,13 +638,5 @@ def build(step: Step, root: Path, kubectl: Path, python_base: str) -> KfpBuild:
     return result
 
 
-def _pair(image: images.BuiltImage) -> tuple[images.BuiltImage, bool]:
-    return image, image.built
-
-
 def _pair_optional(image: images.BuiltImage | None) -> tuple[images.BuiltImage | None, bool]:
     return image, bool(image and image.built)
-
-
-def _mb(image: images.BuiltImage) -> str:
-    return f"{image.tag} {image.size / 1e6:.0f} MB"

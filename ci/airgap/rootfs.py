@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ci.airgap import cache
+from ci.airgap.images import BuiltImage, from_rootfs
 from ci.airgap.versions import DEBIAN_MIRROR, DEBIAN_SUITE
 
 # What a kind node runs beside Kubernetes, from kind v0.30's base image package list, less
@@ -87,6 +90,26 @@ def build(name: str, packages: tuple[str, ...], *, host_trust: bool = False) -> 
     )
     path, built = cache.entry("rootfs", name, inputs, run)
     return path / "rootfs.tar", built
+
+
+def image(
+    step: Callable[..., Any],
+    name: str,
+    packages: tuple[str, ...],
+    repository: str,
+    changes: list[str] | None = None,
+    *,
+    host_trust: bool = False,
+) -> BuiltImage:
+    """A bookworm root filesystem with *packages*, imported as an image of *repository*;
+    two rows of the build table (*step* is its ``Table.step``)."""
+    tar = step(f"rootfs {name}", DEBIAN_SUITE, lambda: build(name, packages, host_trust=host_trust))
+    return step(
+        f"image {name} rootfs",
+        DEBIAN_SUITE,
+        lambda: from_rootfs(repository, tar, changes or ['CMD ["/bin/bash"]']).row(),
+        BuiltImage.describe,
+    )
 
 
 def _debs() -> Path:

@@ -22,6 +22,16 @@ def key(*parts: object) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes: what an input file contributes to a key (not its mtime,
+    which a fresh clone changes)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def entry(
     kind: str, name: str, inputs_key: str, build: Callable[[Path], None]
 ) -> tuple[Path, bool]:

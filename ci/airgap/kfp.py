@@ -121,7 +121,7 @@ def binaries_dockerfile(
 def _image(
     repository: str, version: str, dockerfile: str, files: dict[str, Path]
 ) -> images.BuiltImage:
-    stamps = [(name, p.stat().st_size, p.stat().st_mtime_ns) for name, p in sorted(files.items())]
+    stamps = [(name, cache.file_digest(p)) for name, p in sorted(files.items())]
     tag = images.tagged(repository, version, dockerfile, stamps)
     return images.build(tag, dockerfile, files)
 
@@ -320,7 +320,11 @@ def _tree_key(paths: Iterable[Path]) -> str:
     entries = []
     for top in paths:
         files = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file())
-        entries += [(str(f), f.read_bytes().hex()) for f in files if "__pycache__" not in f.parts]
+        entries += [
+            (str(f.relative_to(top.parent)), cache.file_digest(f))
+            for f in files
+            if "__pycache__" not in f.parts
+        ]
     return cache.key(entries)
 
 

@@ -11,7 +11,8 @@ Errors are ``{"error": "<message>"}`` with the HTTP status TF Serving maps the g
 
 Built on the standard library's ThreadingHTTPServer rather than Flask: this process needs
 nothing a web framework offers for four JSON routes, and keeping one out of it keeps the model
-server's dependencies those of TF Serving's clients (TensorFlow, gRPC, the serving protos).
+server's dependencies those of TF Serving's clients (gRPC and the serving protos) plus the
+TensorFlow runtime that runs the model.
 """
 
 from __future__ import annotations
@@ -27,17 +28,17 @@ from typing import Any, Final
 import grpc
 import numpy as np
 from google.protobuf import json_format
-from tensorflow.core.protobuf import meta_graph_pb2
-from tensorflow_serving.apis import (
-    get_model_metadata_pb2,
-    get_model_status_pb2,
-    model_pb2,
-)
 
 from serving import api, tensors
 from serving.errors import ServingError, invalid_argument
 from serving.log import say
 from serving.manager import ModelManager
+from tf_serving_api.protos import (
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    meta_graph_pb2,
+    model_pb2,
+)
 
 ROUTE: Final = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)"

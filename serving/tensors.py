@@ -11,15 +11,14 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Final
 
 import numpy as np
-import tensorflow as tf
-from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
-from tensorflow.core.protobuf import meta_graph_pb2
 
 from serving.errors import invalid_argument
+from tf_serving_api import tensor_util
+from tf_serving_api.protos import meta_graph_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
 # TF Serving answers with the typed repeated fields (Tensor::AsProtoField), not
 # tensor_content, and clients read them directly (e.g. ``outputs["predictions"].float_val``);
-# tf.make_tensor_proto would write tensor_content, which those clients see as empty.
+# make_tensor_proto would write tensor_content, which those clients see as empty.
 _TYPED_FIELDS: Final = {
     np.dtype(np.float32): (types_pb2.DT_FLOAT, "float_val"),
     np.dtype(np.float64): (types_pb2.DT_DOUBLE, "double_val"),
@@ -31,7 +30,7 @@ _TYPED_FIELDS: Final = {
 
 def dtype_name(dtype: int) -> str:
     """``DT_FLOAT`` for types_pb2.DT_FLOAT, as TF Serving prints dtypes."""
-    return types_pb2.DataType.Name(dtype) if dtype in types_pb2.DataType.values() else str(dtype)
+    return tensor_util.datatype_name(dtype)
 
 
 def shape_text(dims: Sequence[int] | None) -> str:
@@ -100,7 +99,7 @@ def input_array(
         )
     check_shape(name, shape, info, signature_name)
     try:
-        return tf.make_ndarray(proto)
+        return tensor_util.make_ndarray(proto)
     except (ValueError, TypeError) as exc:
         raise invalid_argument(
             f"input {name!r}: its values do not fill its shape {shape_text(shape)}: {exc}"
@@ -124,7 +123,7 @@ def json_array(
     name: str, value: object, info: meta_graph_pb2.TensorInfo, signature_name: str
 ) -> np.ndarray:
     """The numpy value of a REST (JSON) input, converted to the signature's dtype and checked."""
-    dtype = tf.dtypes.as_dtype(info.dtype).as_numpy_dtype
+    dtype = tensor_util.numpy_dtype(info.dtype)
     try:
         array = np.asarray(value, dtype=dtype)
     except (ValueError, TypeError) as exc:
@@ -151,7 +150,7 @@ def output_proto(array: np.ndarray) -> tensor_pb2.TensorProto:
     """A response TensorProto with dtype, shape and the typed value field, as TF Serving sends."""
     typed = _TYPED_FIELDS.get(array.dtype)
     if typed is None:
-        return tf.make_tensor_proto(array)
+        return tensor_util.make_tensor_proto(array)
     dtype, field = typed
     proto = tensor_pb2.TensorProto(
         dtype=dtype,

@@ -1,5 +1,5 @@
 """What runs beside the trainer imports no TensorFlow: the web UI, the e2e test process, the deploy
-steps, the benchmark clients and the model server until it loads a model.
+steps, the benchmark clients, and the model server's request path.
 
 On the local platform these processes start while the trainer starts; each TensorFlow import
 is seconds of CPU taken from it on a small machine. They need only TF Serving's protos, which
@@ -46,7 +46,7 @@ import numpy as np
 import benchmarks.__main__, benchmarks.phases, benchmarks.serving, benchmarks.stack, benchmarks.ui
 benchmarks.serving._grpc_call(None, np.zeros((1, 784), np.float32))
 """,
-    "model server before a model loads": """
+    "model server's request path": """
 import numpy as np
 import serving.__main__, serving.server
 from serving import tensors

@@ -3,13 +3,20 @@
 Each run is a fresh pytest process with its own artifacts dir; the harness writes the phase
 times (``artifacts/<run-id>/phases.json``) and this reads them. Beside the harness's own
 phases it reports what only the outside sees: pytest's start-up and collection before the
-first phase, and the exit after the last.
+first phase, the exit after the last, and the peak memory of everything the run started.
+
+Each e2e run is followed by the train step alone (``python -m pipeline.local_run``, nothing
+beside it). Their difference, round by round, is the figure to drive down: what the e2e run
+costs on top of training — start-up, contention with the servers starting beside the
+trainer, assertions, teardown. Alternating the two shares any drift of a busy machine between
+them, so the gap stays meaningful when the absolute times are not.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import signal
@@ -21,6 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.memory import PeakMemory
 from benchmarks.report import format_table
 from benchmarks.stack import REPO_ROOT
 from benchmarks.stats import median
@@ -32,6 +40,7 @@ TEARDOWN_GRACE_SECONDS = 120.0  # what an interrupted e2e run gets to tear itsel
 STARTUP = "pytest start-up"
 EXIT = "pytest exit"
 WALL = "total (process wall)"
+GIB = 2**30
 
 
 # The local platform's train step (python -m pipeline.local_run: the pipeline's train
@@ -49,12 +58,14 @@ TRAINED = re.compile(r"^\s*trained \w+ for \d+ steps in (?P<seconds>[\d.]+)s")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare this benchmark's options on its sub-command."""
-    parser.add_argument("--runs", type=int, default=3, help="e2e runs to take medians of (3)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="rounds (an e2e run, then the train step alone) (3)"
+    )
     parser.add_argument(
         "--no-train-breakdown",
         dest="train_breakdown",
         action="store_false",
-        help="skip the extra standalone training run that splits the train phase",
+        help="skip the train step alone after each e2e run (and so the gap between them)",
     )
     parser.add_argument(
         "--pytest-args",
@@ -123,8 +134,8 @@ def medians(runs: Sequence[dict[str, dict[str, float]]]) -> dict[str, dict[str, 
     }
 
 
-def run_to_the_end(argv: Sequence[str]) -> tuple[int, str]:
-    """Run *argv* (a pytest session); its exit code and output.
+def run_to_the_end(argv: Sequence[str]) -> tuple[int, str, int]:
+    """Run *argv* (a pytest session); its exit code, output and peak memory (bytes).
 
     Interrupted (Ctrl-C, or SIGTERM turned into one), it sends the session exactly one SIGTERM
     and waits for the harness to tear its run down; killing it would leave its servers behind.
@@ -140,7 +151,8 @@ def run_to_the_end(argv: Sequence[str]) -> tuple[int, str]:
         start_new_session=True,
     )
     try:
-        output, _ = process.communicate()
+        with PeakMemory(process.pid) as peak:
+            output, _ = process.communicate()
     except BaseException:
         process.send_signal(signal.SIGTERM)
         try:
@@ -149,7 +161,7 @@ def run_to_the_end(argv: Sequence[str]) -> tuple[int, str]:
             process.kill()
             process.wait()
         raise
-    return process.returncode, output
+    return process.returncode, output, peak.bytes
 
 
 def one_run(extra: Sequence[str]) -> dict[str, Any]:
@@ -157,7 +169,7 @@ def one_run(extra: Sequence[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mnist-bench-phases-") as tmp:
         artifacts = Path(tmp)
         launched = time.time()
-        code, output = run_to_the_end(pytest_argv(artifacts, extra))
+        code, output, peak_bytes = run_to_the_end(pytest_argv(artifacts, extra))
         exited = time.time()
         phase_files = sorted(artifacts.glob("*/phases.json"))
         if not phase_files:
@@ -170,6 +182,7 @@ def one_run(extra: Sequence[str]) -> dict[str, Any]:
             "train_split": split_from_files(phase_files[0].parent, phases),
             "run_id": phase_files[0].parent.name,
             "exit_code": code,
+            "peak_memory_bytes": peak_bytes,
             "summary_line": (output.strip().splitlines() or [""])[-1],
             "rows": phase_seconds(phases, launched, exited),
         }
@@ -221,15 +234,51 @@ def _breakdown_or_reason() -> dict[str, Any]:
         return {"unavailable": str(exc)}
 
 
+def gaps(runs: Sequence[dict[str, Any]], alone: Sequence[dict[str, Any]]) -> list[float]:
+    """Per round, the e2e run's wall time minus the train step's alone (rounds that have both)."""
+    return [
+        run["rows"][WALL]["seconds"] - train["total"]
+        for run, train in zip(runs, alone, strict=False)
+        if "total" in train
+    ]
+
+
+def median_breakdown(alone: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The standalone train step's stages and total, median over the runs that measured them."""
+    measured = [a for a in alone if "stages" in a]
+    if not measured:
+        return None
+    return {
+        "command": measured[0]["command"],
+        "runs": len(measured),
+        "stages": {
+            name: median([a["stages"][name] for a in measured]) for name in measured[0]["stages"]
+        },
+        "total": median([a["total"] for a in measured]),
+    }
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
 def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
-    """Run the e2e suite ``--runs`` times; return the table of medians and the JSON results."""
+    """Run ``--runs`` rounds; return the table of medians and the JSON results."""
     extra = shlex.split(args.pytest_args)
-    runs = []
+    runs: list[dict[str, Any]] = []
+    alone: list[dict[str, Any]] = []
+    loads: list[float] = []
     for number in range(1, args.runs + 1):
+        loads.append(_load())
         result = one_run(extra)
         wall = result["rows"][WALL]["seconds"]
-        print(f"  run {number}/{args.runs}: {wall:.1f}s, {result['summary_line']}", flush=True)
+        line = f"  round {number}/{args.runs}: e2e {wall:.1f}s, {result['summary_line']}"
         runs.append(result)
+        if args.train_breakdown:
+            alone.append(_breakdown_or_reason())
+            if "total" in alone[-1]:
+                line += f"; train step alone {alone[-1]['total']:.1f}s"
+        print(f"{line} (load {loads[-1]:.1f})", flush=True)
     table_rows = medians([r["rows"] for r in runs])
     rows = [
         [name, row["starts_at"], row["seconds"], row["runs"]] for name, row in table_rows.items()
@@ -250,17 +299,38 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         table += format_table(
             ["part", "median s"], [(name, median([s[name] for s in splits])) for name in splits[0]]
         )
-    breakdown = _breakdown_or_reason() if args.train_breakdown else None
-    if breakdown and "unavailable" in breakdown:
-        table += f"\n\ntrain step breakdown unavailable: {breakdown['unavailable']}"
-    elif breakdown:
-        table += f"\n\ntrain step alone, no servers beside it ({breakdown['command']}):\n"
+    breakdown = median_breakdown(alone)
+    unavailable = [a["unavailable"] for a in alone if "unavailable" in a]
+    if unavailable:
+        table += f"\n\ntrain step breakdown unavailable: {unavailable[0]}"
+    if breakdown:
+        table += (
+            f"\n\ntrain step alone, no servers beside it (median of {breakdown['runs']}:"
+            f" {breakdown['command']}):\n"
+        )
         table += format_table(
-            ["stage", "seconds"],
+            ["stage", "median s"],
             [*breakdown["stages"].items(), ("total", breakdown["total"])],
         )
+    round_gaps = gaps(runs, alone)
+    if round_gaps:
+        table += (
+            f"\n\ne2e wall minus the train step alone: {median(round_gaps):.1f}s"
+            f" (median of {len(round_gaps)} rounds: {', '.join(f'{g:.1f}' for g in round_gaps)})"
+        )
+    peaks = [r["peak_memory_bytes"] / GIB for r in runs]
+    table += (
+        f"\npeak memory of the e2e run, pytest and all it started (summed RSS):"
+        f" {median(peaks):.2f} GiB median, {max(peaks):.2f} max"
+        f"\nmachine load (1-minute average) at each round's start:"
+        f" {', '.join(f'{load:.1f}' for load in loads)} on {os.cpu_count()} CPUs"
+    )
     return table, {
         "train_breakdown": breakdown,
+        "train_alone": alone,
+        "gap_seconds": {"median": median(round_gaps), "rounds": round_gaps} if round_gaps else None,
+        "peak_memory_gib": {"median": median(peaks), "max": max(peaks)},
+        "load_average_1min": loads,
         "command": shlex.join(pytest_argv(Path("<tmp>"), extra)),
         "runs": runs,
         "median": table_rows,

@@ -3,7 +3,8 @@
 One run, same export, same input: the direct call is ``serving_default`` loaded in this
 process; the gRPC call goes over loopback to ``python -m serving`` (or tensorflow_model_server
 when it is on PATH), exactly as the local platform starts it. Their ratio is what serving
-costs on top of the model. Throughput is images/s with several callers at once.
+costs on top of the model. Throughput is images/s with several callers at once. Only the direct
+path imports TensorFlow; the gRPC clients use tf_serving_api, as real clients here do.
 """
 
 from __future__ import annotations
@@ -99,15 +100,14 @@ def _direct_call(export_path: Path, images: Any) -> Callable[[], object]:
 
 
 def _grpc_call(stub: Any, images: Any) -> Callable[[], object]:
-    import tensorflow as tf
-    from tensorflow_serving.apis import predict_pb2
-
     from model.contract import INPUT_KEY, MODEL_NAME, SIGNATURE_NAME
+    from tf_serving_api.protos import predict_pb2
+    from tf_serving_api.tensor_util import make_tensor_proto
 
     request = predict_pb2.PredictRequest()
     request.model_spec.name = MODEL_NAME
     request.model_spec.signature_name = SIGNATURE_NAME
-    request.inputs[INPUT_KEY].CopyFrom(tf.make_tensor_proto(images))
+    request.inputs[INPUT_KEY].CopyFrom(make_tensor_proto(images))
 
     def call() -> object:
         return stub.Predict(request, timeout=30)
@@ -122,9 +122,9 @@ def _client_call(client: Any, images: Any) -> Callable[[], object]:
 def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     """Measure; return the table and the JSON results."""
     import grpc
-    from tensorflow_serving.apis import prediction_service_pb2_grpc
 
     from model.data import load_test_digits
+    from tf_serving_api.protos import prediction_service_pb2_grpc
 
     images, _ = load_test_digits()
     cases: list[dict[str, Any]] = []

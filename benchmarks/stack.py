@@ -6,6 +6,8 @@ ledger, so stopping them is the same ledger-driven teardown the e2e run uses.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,13 +29,26 @@ READY_TIMEOUT = 180.0
 def export_model(base: Path, model_type: str = "cnn", version: int = 1) -> Path:
     """Export an untrained (seeded) *model_type* as ``base/<version>``; return that path.
 
-    Weights do not change the arithmetic a prediction costs, so latency needs no training.
+    Weights do not change the arithmetic a prediction costs, so latency needs no training. The
+    export runs in a child process: the benchmark's own process is the client being measured,
+    and clients here import no TensorFlow.
     """
+    code = "import sys; from benchmarks.stack import export_here; export_here(*sys.argv[1:])"
+    subprocess.run(
+        [sys.executable, "-c", code, str(base), model_type, str(version)],
+        cwd=REPO_ROOT,
+        check=True,
+        timeout=READY_TIMEOUT,
+    )
+    return base / str(version)
+
+
+def export_here(base: str, model_type: str, version: str) -> None:
+    """:func:`export_model`'s child: build, seed and export in this process."""
     from model import export, networks, training
 
     training.seed_everything(0)
-    model = networks.build(model_type)
-    return Path(export.export(model, str(base), version))
+    export.export(networks.build(model_type), base, int(version))
 
 
 @dataclass(frozen=True)

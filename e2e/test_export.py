@@ -10,14 +10,10 @@ from model.contract import (
     OUTPUT_PREDICTIONS,
     SIGNATURE_NAME,
 )
-
-# TensorFlow's protos are imported inside the tests: importing TensorFlow costs seconds, and
-# at collection time it would delay the start of training instead of overlapping it.
+from tf_serving_api.protos import saved_model_pb2, types_pb2
 
 
 def _signature(version_dir: Path):
-    from tensorflow.core.protobuf import saved_model_pb2
-
     saved_model = saved_model_pb2.SavedModel()
     saved_model.ParseFromString((version_dir / "saved_model.pb").read_bytes())
     signatures = saved_model.meta_graphs[0].signature_def
@@ -36,8 +32,6 @@ def test_export_is_a_versioned_saved_model(exported_model: Path) -> None:
 
 
 def test_signature_matches_the_contract(exported_model: Path) -> None:
-    from tensorflow.core.framework import types_pb2
-
     signature = _signature(exported_model)
     assert set(signature.inputs) == {INPUT_KEY}
     assert signature.inputs[INPUT_KEY].dtype == types_pb2.DT_FLOAT

@@ -6,6 +6,8 @@ import pytest
 
 from fixtures.assertions import assert_accuracy, assert_probability_rows
 from model.contract import IMAGE_PIXELS, INPUT_KEY, MODEL_NAME
+from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc
+from tf_serving_api.tensor_util import make_tensor_proto
 
 
 @pytest.fixture(scope="module")
@@ -14,27 +16,18 @@ def predictions(predict_client, mnist_test_digits):
     return predict_client.predict(mnist_test_digits.images)
 
 
-# TensorFlow (and the TF Serving protos, which import it) load inside fixtures and tests, not
-# at collection, so the session's TensorFlow import overlaps training instead of preceding it.
-
-
 @pytest.fixture(scope="module")
 def stub(model_endpoint):
     """A raw PredictionService stub, for requests the client would never build."""
-    from tensorflow_serving.apis import prediction_service_pb2_grpc
-
     with grpc.insecure_channel(model_endpoint) as channel:
         yield prediction_service_pb2_grpc.PredictionServiceStub(channel)
 
 
 def _request(array, model_name=MODEL_NAME, key=INPUT_KEY):
-    import tensorflow as tf
-    from tensorflow_serving.apis import predict_pb2
-
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model_name
     request.model_spec.signature_name = "serving_default"
-    request.inputs[key].CopyFrom(tf.make_tensor_proto(array))
+    request.inputs[key].CopyFrom(make_tensor_proto(array))
     return request
 
 

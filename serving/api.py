@@ -8,24 +8,26 @@ Each function takes the request proto and returns the response proto, or raises
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import grpc
 import numpy as np
-from tensorflow.core.protobuf import meta_graph_pb2
-from tensorflow_serving.apis import (
-    get_model_metadata_pb2,
-    get_model_status_pb2,
-    model_pb2,
-    predict_pb2,
-    status_pb2,
-)
 
 from serving import memory, tensors
 from serving.errors import ServingError, invalid_argument
 from serving.limits import DEFAULT_LIMITS, RequestLimits
 from serving.manager import ModelManager
-from serving.servable import Servable
+from tf_serving_api.protos import (
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    meta_graph_pb2,
+    model_pb2,
+    predict_pb2,
+    status_pb2,
+)
+
+if TYPE_CHECKING:
+    from serving.servable import Servable  # TensorFlow: the poll thread imports it, not requests
 
 # TensorFlow's kDefaultServingSignatureDefKey: what an empty signature_name means.
 DEFAULT_SIGNATURE: Final = "serving_default"

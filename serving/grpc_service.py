@@ -13,7 +13,13 @@ from typing import Final, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from tensorflow_serving.apis import (
+
+from serving import api
+from serving.errors import ServingError
+from serving.limits import DEFAULT_LIMITS, RequestLimits
+from serving.log import say
+from serving.manager import ModelManager
+from tf_serving_api.protos import (
     get_model_metadata_pb2,
     get_model_status_pb2,
     model_service_pb2_grpc,
@@ -21,12 +27,6 @@ from tensorflow_serving.apis import (
     prediction_service_pb2,
     prediction_service_pb2_grpc,
 )
-
-from serving import api
-from serving.errors import ServingError
-from serving.limits import DEFAULT_LIMITS, RequestLimits
-from serving.log import say
-from serving.manager import ModelManager
 
 PREDICTION_SERVICE: Final = prediction_service_pb2.DESCRIPTOR.services_by_name[
     "PredictionService"

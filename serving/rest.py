@@ -17,7 +17,8 @@ mid-request costs one log line, never a traceback.
 
 Built on the standard library's ThreadingHTTPServer rather than Flask: this process needs
 nothing a web framework offers for four JSON routes, and keeping one out of it keeps the model
-server's dependencies those of TF Serving's clients (TensorFlow, gRPC, the serving protos).
+server's dependencies those of TF Serving's clients (gRPC and the serving protos) plus the
+TensorFlow runtime that runs the model.
 """
 
 from __future__ import annotations
@@ -35,18 +36,18 @@ from typing import Any, Final
 import grpc
 import numpy as np
 from google.protobuf import json_format
-from tensorflow.core.protobuf import meta_graph_pb2
-from tensorflow_serving.apis import (
-    get_model_metadata_pb2,
-    get_model_status_pb2,
-    model_pb2,
-)
 
 from serving import api, http_body, memory, routes, tensors
 from serving.errors import ServingError, invalid_argument
 from serving.limits import DEFAULT_LIMITS, RequestLimits
 from serving.log import say
 from serving.manager import ModelManager
+from tf_serving_api.protos import (
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    meta_graph_pb2,
+    model_pb2,
+)
 
 # A client silent this long (mid-request, or idle on a kept-alive connection) is dropped, so
 # half-open clients cannot hold threads for ever.

@@ -19,9 +19,9 @@ import grpc
 import numpy as np
 import tensorflow as tf
 from google.protobuf import text_format
-from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2
 
 from serving.errors import ServingError
+from tf_serving_api.protos import meta_graph_pb2, saved_model_pb2
 
 SERVE_TAG = "serve"
 

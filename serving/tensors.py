@@ -12,18 +12,17 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Final
 
 import numpy as np
-import tensorflow as tf
-from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
-from tensorflow.core.protobuf import meta_graph_pb2
 
 from serving import json_tensor
 from serving.errors import invalid_argument
 from serving.limits import DEFAULT_LIMITS, RequestLimits, check_batch
 from serving.shapes import check_shape, shape_text
+from tf_serving_api import tensor_util
+from tf_serving_api.protos import meta_graph_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
 # TF Serving answers with the typed repeated fields (Tensor::AsProtoField), not
 # tensor_content, and clients read them directly (e.g. ``outputs["predictions"].float_val``);
-# tf.make_tensor_proto would write tensor_content, which those clients see as empty.
+# make_tensor_proto would write tensor_content, which those clients see as empty.
 _TYPED_FIELDS: Final = {
     np.dtype(np.float32): (types_pb2.DT_FLOAT, "float_val"),
     np.dtype(np.float64): (types_pb2.DT_DOUBLE, "double_val"),
@@ -52,7 +51,7 @@ _VALUE_FIELDS: Final = {
 
 def dtype_name(dtype: int) -> str:
     """``DT_FLOAT`` for types_pb2.DT_FLOAT, as TF Serving prints dtypes."""
-    return types_pb2.DataType.Name(dtype) if dtype in types_pb2.DataType.values() else str(dtype)
+    return tensor_util.datatype_name(dtype)
 
 
 def signature_dims(info: meta_graph_pb2.TensorInfo) -> list[int] | None:
@@ -84,16 +83,19 @@ def _check_values(name: str, proto: tensor_pb2.TensorProto, shape: Sequence[int]
     Serving does — but never more.
     """
     count = math.prod(shape)
-    dtype = tf.dtypes.as_dtype(proto.dtype)
     if proto.tensor_content:
-        if dtype == tf.string or dtype.size == 0:
-            return  # variable-size encodings: TensorFlow's decoder checks them
-        need = count * dtype.size
+        try:
+            size = tensor_util.numpy_dtype(proto.dtype).itemsize
+        except (KeyError, ValueError, TypeError):
+            return  # a dtype the decoder itself will refuse, with its own message
+        if proto.dtype == types_pb2.DT_STRING or size == 0:
+            return  # variable-size encodings: the decoder checks them
+        need = count * size
         if len(proto.tensor_content) != need:
             raise invalid_argument(
                 f"input {name!r}: its values do not fill its shape {shape_text(shape)}:"
                 f" tensor_content holds {len(proto.tensor_content)} bytes, the shape needs"
-                f" {need} ({count} x {dtype.size}-byte {dtype_name(proto.dtype)}); send"
+                f" {need} ({count} x {size}-byte {dtype_name(proto.dtype)}); send"
                 " exactly the shape's values"
             )
         return
@@ -132,11 +134,10 @@ def input_array(
             " fully defined (no -1)"
         )
     check_shape(name, shape, signature_dims(info), signature_name)
-    dtype = tf.dtypes.as_dtype(proto.dtype)
-    check_batch(name, shape, dtype.size or 1, limits)
+    check_batch(name, shape, np.dtype(tensor_util.numpy_dtype(proto.dtype)).itemsize or 1, limits)
     _check_values(name, proto, shape)
     try:
-        return tf.make_ndarray(proto)
+        return tensor_util.make_ndarray(proto)
     except (ValueError, TypeError) as exc:
         raise invalid_argument(
             f"input {name!r}: its values do not fill its shape {shape_text(shape)}: {exc}"
@@ -168,7 +169,7 @@ def json_array(
     return json_tensor.decode(
         name,
         value,
-        np.dtype(tf.dtypes.as_dtype(info.dtype).as_numpy_dtype),
+        np.dtype(tensor_util.numpy_dtype(info.dtype)),
         dtype_name(info.dtype),
         signature_dims(info),
         signature_name,
@@ -194,7 +195,7 @@ def output_proto(array: np.ndarray) -> tensor_pb2.TensorProto:
     """A response TensorProto with dtype, shape and the typed value field, as TF Serving sends."""
     typed = _TYPED_FIELDS.get(array.dtype)
     if typed is None:
-        return tf.make_tensor_proto(array)
+        return tensor_util.make_tensor_proto(array)
     dtype, field = typed
     proto = tensor_pb2.TensorProto(
         dtype=dtype,

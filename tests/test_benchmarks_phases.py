@@ -70,3 +70,29 @@ def test_an_unknown_benchmark_is_refused(capsys):
         build_parser().parse_args(["latency"])
     assert exited.value.code == 2
     assert "invalid choice: 'latency'" in capsys.readouterr().err
+
+
+def test_the_gap_pairs_each_e2e_run_with_the_train_step_after_it():
+    from benchmarks.phases import gaps
+
+    runs = [{"rows": {WALL: {"seconds": s}}} for s in (30.0, 28.0, 40.0)]
+    alone = [{"total": 22.0}, {"unavailable": "log format changed"}, {"total": 35.5}]
+    assert gaps(runs, alone) == [8.0, 4.5]
+    assert gaps(runs, []) == []
+
+
+def test_the_train_step_breakdown_is_the_median_of_the_runs_that_have_one():
+    from benchmarks.phases import median_breakdown
+
+    alone = [
+        {"command": "c", "stages": {"a": 1.0, "b": 4.0}, "total": 5.0},
+        {"unavailable": "no"},
+        {"command": "c", "stages": {"a": 3.0, "b": 2.0}, "total": 7.0},
+    ]
+    assert median_breakdown(alone) == {
+        "command": "c",
+        "runs": 2,
+        "stages": {"a": 2.0, "b": 3.0},
+        "total": 6.0,
+    }
+    assert median_breakdown([{"unavailable": "no"}]) is None

@@ -14,7 +14,7 @@ def test_all_offline_checks_pass():
         [sys.executable, "-m", "ci.validate"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for section in ("manifests", "dockerfile", "pipeline"):
+    for section in ("manifests", "dockerfile", "pipeline", "protos"):
         assert f"-- {section}: passed" in result.stdout
 
 

@@ -7,19 +7,36 @@ import pytest
 from ci.validate import dockerfile, image
 
 GOOD = """\
-FROM python:3.11-slim-bookworm@sha256:{digest}
+FROM python:3.11-slim-bookworm@sha256:{digest} AS base
 ENV PYTHONPATH=/app
+WORKDIR /app
+
+FROM base AS web-ui
+COPY requirements/web-ui.txt /tmp/r.txt
+RUN pip install --no-cache-dir --no-deps -r /tmp/r.txt
+COPY model/ model/
+COPY tf_serving_api/ tf_serving_api/
+COPY web_ui/ web_ui/
+USER 10001:10001
+CMD ["python", "-m", "web_ui"]
+
+FROM base
 COPY requirements/image.txt /tmp/r.txt
 RUN pip install --no-cache-dir --no-deps -r /tmp/r.txt
-WORKDIR /app
 COPY model/ model/
 COPY pipeline/ pipeline/
 COPY serving/ serving/
+COPY tf_serving_api/ tf_serving_api/
 COPY web_ui/ web_ui/
 COPY manifests/ manifests/
 USER 10001:10001
+CMD ["python", "-m", "web_ui"]
 """.format(digest="0" * 64)
-IGNORE = "*\n!requirements/image.txt\n!model/\n!pipeline/\n!serving/\n!web_ui/\n!manifests/\n"
+IGNORE = (
+    "*\n!requirements/image.txt\n!requirements/web-ui.txt\n!model/\n!pipeline/\n!serving/\n"
+    "!tf_serving_api/\n!web_ui/\n!manifests/\n"
+)
+WEB_UI_STAGE = GOOD[GOOD.index("FROM base AS web-ui") : GOOD.index("FROM base\n")]
 
 
 def test_dockerfile_is_hadolint_clean():
@@ -43,6 +60,16 @@ def test_policy_accepts_a_minimal_good_dockerfile():
     assert dockerfile.policy_problems(GOOD, IGNORE) == []
 
 
+def test_stages_are_split_at_from():
+    found = dockerfile.stages(dockerfile.instructions(GOOD))
+    assert [(s.name, s.base) for s in found] == [
+        ("base", "python:3.11-slim-bookworm@sha256:" + "0" * 64),
+        ("web-ui", "base"),
+        (None, "base"),
+    ]
+    assert ("USER", "10001:10001") in found[1].steps
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -53,6 +80,24 @@ def test_policy_accepts_a_minimal_good_dockerfile():
         (lambda t: t + "ARG GITHUB_TOKEN\n", "no secrets"),
         (lambda t: t.replace("ENV PYTHONPATH=/app", "ENV DB_PASSWORD=x"), "no secrets"),
         (lambda t: t.replace("COPY web_ui/ web_ui/\n", ""), "does not COPY web_ui/"),
+        (
+            lambda t: t.replace("COPY serving/ serving/\n", ""),
+            "default image does not COPY serving/",
+        ),
+        (lambda t: t.replace(WEB_UI_STAGE, ""), "no web-ui target"),
+        (
+            lambda t: t.replace("USER 10001:10001\nCMD", "CMD", 1),
+            "no USER in stage web-ui: the image would run as root",
+        ),
+        (
+            lambda t: t.replace("COPY tf_serving_api/ tf_serving_api/\n", "", 1),
+            "the web-ui target does not COPY tf_serving_api/",
+        ),
+        (
+            lambda t: t.replace("requirements/web-ui.txt", "requirements/image.txt"),
+            "the web-ui target does not COPY and install requirements/web-ui.txt",
+        ),
+        (lambda t: t.replace("FROM base AS web-ui", "FROM bsae AS web-ui"), "FROM bsae: pin"),
     ],
 )
 def test_policy_violations(change, message):
@@ -164,7 +209,36 @@ def test_image_requirements_are_the_runtime_subset_of_the_lock():
 
 
 def test_image_requirements_are_current():
-    assert image.freshness_problems() == []
+    assert image.all_freshness_problems() == []
+
+
+def test_the_web_ui_image_has_no_tensorflow_and_covers_the_web_uis_imports():
+    pinned = {
+        line.split("==")[0]
+        for line in image.WEB_UI_REQUIREMENTS.read_text().splitlines()
+        if line and line[0] != "#"
+    }
+    assert {"flask", "grpcio", "protobuf", "waitress"} <= pinned
+    assert not {"tensorflow", "keras", "tensorflow-serving-api", "kfp", "kubernetes"} & pinned
+    assert image.web_ui_import_problems() == []
+
+
+def test_the_web_ui_import_check_follows_the_repos_own_modules(tmp_path):
+    (tmp_path / "web_ui").mkdir()
+    (tmp_path / "web_ui" / "__init__.py").write_text("from model import helpers\n")
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "__init__.py").write_text("")
+    (tmp_path / "model" / "helpers.py").write_text("def f():\n    import tensorflow\n")
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "pipeline" / "__init__.py").write_text("import kubernetes\n")  # not imported
+    problems = image.web_ui_import_problems(tmp_path, image.WEB_UI_REQUIREMENTS)
+    assert len(problems) == 1, problems
+    assert "the web UI imports 'tensorflow'" in problems[0]
+    assert "WEB_UI_ROOTS" in problems[0]
+    problems = image.web_ui_import_problems(tmp_path, image.WEB_UI_REQUIREMENTS, ("web_ui",))
+    assert any(
+        "imports model/helpers.py, which the web-ui image does not copy" in p for p in problems
+    )
 
 
 def test_stale_image_requirements_are_reported(tmp_path):

@@ -16,13 +16,13 @@ def no_sleep(_seconds):
     pass
 
 
-# -- gRPC (the TF Serving protos import TensorFlow: seconds, hence slow) --------------------
+# -- gRPC ------------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def prediction_server():
     """A real gRPC PredictionService on loopback that answers from a script of behaviours."""
-    from tensorflow_serving.apis import (
+    from tf_serving_api.protos import (
         predict_pb2,
         prediction_service_pb2_grpc,
     )
@@ -59,7 +59,6 @@ def prediction_server():
         server.stop(grace=None)
 
 
-@pytest.mark.slow
 def test_predict_sends_one_zero_image_under_the_contract(prediction_server):
     target, script, received = prediction_server
     script.append("ok")
@@ -72,7 +71,6 @@ def test_predict_sends_one_zero_image_under_the_contract(prediction_server):
     assert list(tensor.float_val) == [0.0] * IMAGE_PIXELS
 
 
-@pytest.mark.slow
 def test_not_serving_yet_is_retried(prediction_server):
     target, script, _ = prediction_server
     script.extend([grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE, "ok"])
@@ -84,7 +82,6 @@ def test_not_serving_yet_is_retried(prediction_server):
     assert "UNAVAILABLE" in logs[1]
 
 
-@pytest.mark.slow
 def test_invalid_argument_is_fatal_at_once(prediction_server):
     target, script, received = prediction_server
     script.append(grpc.StatusCode.INVALID_ARGUMENT)
@@ -93,7 +90,6 @@ def test_invalid_argument_is_fatal_at_once(prediction_server):
     assert len(received) == 1
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("behaviour", "message"),
     [("no-classes", "without classes"), ("not-softmax", "sum to 5.0000")],
@@ -105,7 +101,6 @@ def test_answers_off_contract_are_fatal(prediction_server, behaviour, message):
         probe.predict_once(target, timeout=5)
 
 
-@pytest.mark.slow
 def test_nothing_listening_gives_up_at_the_deadline():
     clock = iter(range(100)).__next__
     with pytest.raises(DeployError, match=r"unsuccessful after \d+ attempts .*UNAVAILABLE"):

@@ -108,12 +108,12 @@ def test_check_export_without_versions_says_what_to_check(tmp_path):
         steps.check_export(str(tmp_path / "missing"))
 
 
-@pytest.mark.slow  # the final Predict uses the TF Serving protos, which import TensorFlow
 def test_serve_step_applies_waits_and_predicts():
     from concurrent import futures
 
     import grpc
-    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc
 
     class Servicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         def Predict(self, request, context):

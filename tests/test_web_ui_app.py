@@ -20,10 +20,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
-from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
 
 from fixtures.ports import free_port
 from model.data import load_test_digits
+from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc
 from web_ui import create_app
 from web_ui.config import UiConfig
 from web_ui.predict_client import image_tensor, tensor_array

@@ -2,7 +2,8 @@
 
 Manifests (kustomize render, strict schemas for each Kubernetes version, semantics,
 freshness of manifests/rendered/), the Dockerfile (hadolint, policy, image requirements)
-and the compiled pipeline (structure, KFP 2.5.0 compatibility). Each section prints "ok …"
+the compiled pipeline (structure, KFP 2.5.0 compatibility) and the generated TF Serving
+protos (tf_serving_api/_generated/ current with the lock). Each section prints "ok …"
 or one "FAIL …" line per problem; a section that crashes counts as failed.
 """
 
@@ -13,13 +14,14 @@ import time
 import traceback
 from collections.abc import Callable
 
-from ci.validate import dockerfile, manifests, pipeline_ir
+from ci.validate import dockerfile, manifests, pipeline_ir, protos
 
 # (name, check): add a section here to have `tox -e lint` run it.
 SECTIONS: list[tuple[str, Callable[[], int]]] = [
     ("manifests", lambda: manifests.main([])),
     ("dockerfile", dockerfile.main),
     ("pipeline", pipeline_ir.main),
+    ("protos", lambda: protos.main([])),
 ]
 
 

@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import grpc
 
@@ -26,9 +26,7 @@ from model.contract import (
     SIGNATURE_NAME,
 )
 from pipeline.deploy.retry import DeployError
-
-if TYPE_CHECKING:
-    from tensorflow_serving.apis import predict_pb2
+from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc, tensor_pb2, types_pb2
 
 # gRPC codes that mean "not serving yet", and why.
 RETRYABLE_CODES: Final = {
@@ -41,23 +39,13 @@ RETRY_SECONDS: Final = 2.0
 
 def predict_request(model_name: str = MODEL_NAME) -> predict_pb2.PredictRequest:
     """A PredictRequest for one all-zero 28x28 image, as the contract shapes it."""
-    # Imported here: the TF Serving protos pull in TensorFlow (seconds), which rendering and
-    # the web-ui step do not need.
-    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
-    from tensorflow_serving.apis import predict_pb2
-
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model_name
     request.model_spec.signature_name = SIGNATURE_NAME
     request.inputs[INPUT_KEY].CopyFrom(
         tensor_pb2.TensorProto(
             dtype=types_pb2.DT_FLOAT,
-            tensor_shape=tensor_shape_pb2.TensorShapeProto(
-                dim=[
-                    tensor_shape_pb2.TensorShapeProto.Dim(size=1),
-                    tensor_shape_pb2.TensorShapeProto.Dim(size=IMAGE_PIXELS),
-                ]
-            ),
+            tensor_shape={"dim": [{"size": 1}, {"size": IMAGE_PIXELS}]},
             float_val=[0.0] * IMAGE_PIXELS,
         )
     )
@@ -88,8 +76,6 @@ def check_response(response: predict_pb2.PredictResponse) -> int:
 
 def predict_once(target: str, timeout: float, model_name: str = MODEL_NAME) -> int:
     """One real Predict call to *target* (host:port); the model version that answered."""
-    from tensorflow_serving.apis import prediction_service_pb2_grpc
-
     with grpc.insecure_channel(target) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
         response = stub.Predict(predict_request(model_name), timeout=timeout)

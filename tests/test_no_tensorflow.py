@@ -1,0 +1,99 @@
+"""What runs beside the trainer imports no TensorFlow: the web UI, the e2e test process, the deploy
+steps, the benchmark clients, and the model server's request path.
+
+On the local platform these processes start while the trainer starts; each TensorFlow import
+is seconds of CPU taken from it on a small machine. They need only TF Serving's protos, which
+tf_serving_api provides without TensorFlow, and this keeps it so: each group is imported (and
+its TensorFlow-prone paths run) in a fresh interpreter, which must end with no TensorFlow in
+``sys.modules``; and no file of theirs may import it, even lazily.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = ("tensorflow", "tensorflow_serving", "keras", "tf_keras")
+
+GROUPS = {
+    "web UI": """
+import web_ui.__main__
+from web_ui import create_app
+from web_ui.config import UiConfig
+create_app({"UI": UiConfig({"local": "127.0.0.1:1"})}).test_client().get("/healthz")
+""",
+    "e2e test process": """
+import numpy as np
+import fixtures.plugin, fixtures.resources, fixtures.platforms.local, fixtures.teardown
+import e2e.conftest, e2e.test_browser, e2e.test_export, e2e.test_pipeline, e2e.test_web_ui
+import e2e.test_predictions
+from web_ui.predict_client import PredictClient
+e2e.test_predictions._request(np.zeros((2, 784), np.float32))
+e2e.test_predictions._request(np.array([["not a digit"]]))
+""",
+    "deploy steps": """
+import pipeline.deploy.__main__, pipeline.deploy.steps
+from pipeline.deploy import probe
+probe.predict_request().SerializeToString()
+""",
+    "benchmark clients": """
+import numpy as np
+import benchmarks.__main__, benchmarks.phases, benchmarks.serving, benchmarks.stack, benchmarks.ui
+benchmarks.serving._grpc_call(None, np.zeros((1, 784), np.float32))
+""",
+    "model server's request path": """
+import numpy as np
+import serving.__main__, serving.server
+from serving import tensors
+tensors.output_proto(np.zeros((1, 10), np.float32))
+""",
+}
+# Files that must not import TensorFlow at all (the model server's servable.py and
+# fixed_model.py run models, the training benchmark trains, and the serving benchmark's direct
+# path is the baseline its gRPC numbers are compared with).
+CHECKED_FILES = sorted(
+    path
+    for folder in ("web_ui", "e2e", "fixtures", "pipeline/deploy", "tf_serving_api", "benchmarks")
+    for path in (ROOT / folder).rglob("*.py")
+    if "_generated" not in path.parts
+    and path.relative_to(ROOT).as_posix() not in ("benchmarks/training.py", "benchmarks/serving.py")
+) + [ROOT / "serving" / name for name in ("api.py", "grpc_service.py", "rest.py", "tensors.py")]
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_importing_and_using_them_loads_no_tensorflow(group: str) -> None:
+    code = GROUPS[group] + (
+        f"\nimport sys\nprint(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = result.stdout.strip().splitlines()[-1]
+    assert loaded == "[]", f"the {group} imported TensorFlow: {loaded[:300]}"
+
+
+def _tensorflow_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        found += [f"line {node.lineno}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
+    return found
+
+
+def test_their_files_do_not_import_tensorflow_even_lazily() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for path in CHECKED_FILES
+        if (found := _tensorflow_imports(path))
+    }
+    assert offenders == {}, f"use tf_serving_api instead of TensorFlow: {offenders}"

@@ -128,11 +128,15 @@ def test_metadata_server_dockerfile_is_clean_and_follows_the_policy():
 
 def test_a_from_argument_is_judged_by_its_default():
     pinned = "ARG BASE_IMAGE=python:3.11-slim@sha256:{}\nFROM ${{BASE_IMAGE}}\n".format("0" * 64)
-    rest = "COPY metadata_server/ metadata_server/\nUSER 10001:10001\n"
-    ignore = "*\n!metadata_server/\n"
-    assert dockerfile.policy_problems(pinned + rest, ignore, ("metadata_server",)) == []
+    rest = (
+        "COPY requirements/metadata-server.txt /tmp/r.txt\n"
+        "COPY metadata_server/ metadata_server/\nUSER 10001:10001\nCMD [\"true\"]\n"
+    )
+    ignore = "*\n!requirements/metadata-server.txt\n!metadata_server/\n"
+    targets = dockerfile.METADATA_TARGETS
+    assert dockerfile.policy_problems(pinned + rest, ignore, targets) == []
     unpinned = "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}\n" + rest
-    problems = dockerfile.policy_problems(unpinned, ignore, ("metadata_server",))
+    problems = dockerfile.policy_problems(unpinned, ignore, targets)
     assert any("pin the base image by digest" in p for p in problems), problems
 
 

@@ -130,7 +130,7 @@ def test_a_from_argument_is_judged_by_its_default():
     pinned = "ARG BASE_IMAGE=python:3.11-slim@sha256:{}\nFROM ${{BASE_IMAGE}}\n".format("0" * 64)
     rest = (
         "COPY requirements/metadata-server.txt /tmp/r.txt\n"
-        "COPY metadata_server/ metadata_server/\nUSER 10001:10001\nCMD [\"true\"]\n"
+        'COPY metadata_server/ metadata_server/\nUSER 10001:10001\nCMD ["true"]\n'
     )
     ignore = "*\n!requirements/metadata-server.txt\n!metadata_server/\n"
     targets = dockerfile.METADATA_TARGETS

@@ -226,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     # collective ops before TensorFlow runs anything else.
     strategy = distribute.strategy(tf_config)
     training.seed_everything(SEED)
-    dataset = training.train_dataset(data.train_images, data.train_labels, args.tf_batch_size, SEED)
+    dataset = training.train_dataset(
+        data.train_images, data.train_labels, args.tf_batch_size, SEED, args.tf_train_steps
+    )
 
     # Build the model, its variables mirrored on every worker.
     with strategy.scope():

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fixtures.ports import free_port
@@ -342,3 +343,18 @@ def test_two_workers_train_together_and_only_the_chief_exports(tmp_path: Path) -
     assert len(list((tmp_path / "export").iterdir())) == 1
     assert (tmp_path / "metrics-0.json").is_file()
     assert not (tmp_path / "metrics-1.json").exists()
+
+
+@pytest.mark.slow
+def test_a_dataset_of_known_steps_ends_with_the_last_and_keeps_the_batches():
+    from model import training
+
+    images = np.arange(40 * 784, dtype=np.float32).reshape(40, 784)
+    labels = np.arange(40) % 10
+    endless = iter(training.train_dataset(images, labels, 8, seed=3))
+    finite = list(training.train_dataset(images, labels, 8, seed=3, steps=7))
+    assert len(finite) == 7  # more than one epoch (5 batches), then the end
+    for batch_images, batch_labels in finite:
+        expected_images, expected_labels = next(endless)
+        np.testing.assert_array_equal(batch_images, expected_images)
+        np.testing.assert_array_equal(batch_labels, expected_labels)

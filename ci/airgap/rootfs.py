@@ -45,13 +45,18 @@ IPTABLES_PACKAGES = ("iptables", "conntrack")
 
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# What an image never reads: manuals, package docs and message translations (about 50 MB).
+DOC_DIRS = ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale")
 
 
-def build(name: str, packages: tuple[str, ...], *, host_trust: bool = False) -> tuple[Path, bool]:
+def build(
+    name: str, packages: tuple[str, ...], *, host_trust: bool = False, slim: bool = False
+) -> tuple[Path, bool]:
     """``<cache>/rootfs/<name>-<key>/rootfs.tar`` of a minbase bookworm with ``packages``.
 
     ``host_trust`` puts this machine's CA bundle in place of Debian's: where HTTPS to PyPI
     passes a proxy with its own CA, pip inside an image build trusts what the host trusts.
+    ``slim`` leaves out :data:`DOC_DIRS`.
     """
     bundle = HOST_CA_BUNDLE.read_bytes() if host_trust and HOST_CA_BUNDLE.is_file() else b""
 
@@ -74,7 +79,7 @@ def build(name: str, packages: tuple[str, ...], *, host_trust: bool = False) -> 
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-10:])
             raise RuntimeError(f"debootstrap {name} failed:\n{tail}")
         # Package lists and caches are build-time only; they would ship in every image.
-        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists", *(DOC_DIRS if slim else ())):
             shutil.rmtree(target / junk, ignore_errors=True)
             (target / junk).mkdir(parents=True, exist_ok=True)
         if bundle:
@@ -85,9 +90,9 @@ def build(name: str, packages: tuple[str, ...], *, host_trust: bool = False) -> 
         )
         shutil.rmtree(target)
 
-    inputs = cache.key(
-        DEBIAN_SUITE, DEBIAN_MIRROR, packages, cache.key(bundle.hex()) if bundle else ""
-    )
+    trust = cache.key(bundle.hex()) if bundle else ""
+    # a slim build keys differently; the others keep the keys they had
+    inputs = cache.key(DEBIAN_SUITE, DEBIAN_MIRROR, packages, trust, *(["slim"] if slim else []))
     path, built = cache.entry("rootfs", name, inputs, run)
     return path / "rootfs.tar", built
 
@@ -100,10 +105,15 @@ def image(
     changes: list[str] | None = None,
     *,
     host_trust: bool = False,
+    slim: bool = False,
 ) -> BuiltImage:
     """A bookworm root filesystem with *packages*, imported as an image of *repository*;
     two rows of the build table (*step* is its ``Table.step``)."""
-    tar = step(f"rootfs {name}", DEBIAN_SUITE, lambda: build(name, packages, host_trust=host_trust))
+    tar = step(
+        f"rootfs {name}",
+        DEBIAN_SUITE,
+        lambda: build(name, packages, host_trust=host_trust, slim=slim),
+    )
     return step(
         f"image {name} rootfs",
         DEBIAN_SUITE,

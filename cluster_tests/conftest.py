@@ -9,15 +9,15 @@ touches a cluster someone else uses; it is deleted from the ledger at the end.
 from __future__ import annotations
 
 import secrets
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
 
+from ci.airgap import docker as docker_cli
 from ci.airgap.manifest import Manifest
-from fixtures.cluster import airgap
+from fixtures.cluster import airgap, commands, kindctl
 from fixtures.cluster.plan import Step
 from fixtures.config import HarnessConfig
 from fixtures.ledger import Ledger
@@ -67,18 +67,16 @@ def new_platform(built: Manifest, cluster: str, run_id: str | None = None) -> Ki
     return KindPlatform(config, run_id, Ledger(ARTIFACTS / run_id / "ledger.jsonl"), PhaseClock())
 
 
-def docker(*args: str, timeout: float = 120) -> str:
-    """``docker ARGS``' stdout; a failure fails the test with docker's own message."""
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"docker {' '.join(args)} failed: {done.stderr.strip()}"
-    return done.stdout
+def docker(*args: str) -> str:
+    """``docker ARGS``' stdout (ci.airgap's docker call: a failure names the command)."""
+    return docker_cli.run(*args, timeout=120)
 
 
 def kind_clusters(built: Manifest) -> list[str]:
-    out = subprocess.run(
-        [built.kind, "get", "clusters"], capture_output=True, text=True, timeout=60, check=True
-    ).stdout
-    return [line.strip() for line in out.splitlines() if line.strip() and " " not in line]
+    """The clusters the air-gapped kind lists."""
+    return kindctl.parse_clusters(
+        commands.run("list kind clusters", kindctl.get_clusters_argv(built.kind), timeout=60)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ci.airgap.manifest import Manifest
-from cluster_tests.conftest import ROOT
+from cluster_tests.conftest import ROOT, kind_clusters
 from fixtures.cluster import objects
 from fixtures.ledger import Ledger
 from fixtures.platforms.kind import KindPlatform
@@ -59,9 +59,6 @@ def test_sigterm_mid_provision_still_tears_down(
     assert KindPlatform.leftovers_from_ledger(cluster.config, ledger) == []
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["leftovers"] == [], summary
-    assert (
-        cluster.cluster
-        in subprocess.run(
-            [built.kind, "get", "clusters"], capture_output=True, text=True, check=True
-        ).stdout
-    ), "the run adopted the cluster: it must not delete it"
+    assert cluster.cluster in kind_clusters(built), (
+        "the run adopted the cluster: it must not delete it"
+    )

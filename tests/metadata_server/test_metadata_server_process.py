@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from fixtures.waits import until
+
 pytest.importorskip(
     "ml_metadata", reason="needs the ml-metadata wheel (protobuf<5): run tox -e metadata-server"
 )
@@ -114,9 +116,7 @@ def test_sigterm_while_waiting_for_mysql_is_a_clean_stop(start_server):
         "--metadata_store_connection_retries=60",
         ready=False,
     )
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while "opening MySQL" not in server.log and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until("the server opening MySQL", lambda: "opening MySQL" in server.log, timeout=STOP_TIMEOUT)
     started = time.monotonic()
     assert server.stop() == 0, server.log
     assert time.monotonic() - started < 5, "it must not sit out its 60 retries"

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from fixtures.waits import until
 from model.contract import IMAGE_PIXELS, NUM_CLASSES
 from serving.manager import ModelManager
 from serving.storage import LocalStore
@@ -374,6 +375,16 @@ def test_at_most_rest_api_num_threads_requests_are_read_and_answered_at_once(
         )  # fmt: skip
         stalled = socket.create_connection((host, int(port)), timeout=10)
         stalled.sendall(head + body[:10])  # holds the only slot, reading the rest
+        slots = api.server.RequestHandlerClass.slots
+
+        def slot_taken() -> bool:
+            if slots.acquire(blocking=False):
+                slots.release()
+                return False
+            return True
+
+        # the second request must come only once the stalled one holds the slot
+        until("the stalled client holding the only slot", slot_taken, timeout=10)
         second: list[int] = []
         waiter = threading.Thread(
             target=lambda: second.append(call(f"http://{api.address}/v1/models/mnist")[0])

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fixtures import processes
+from fixtures.created.teardown_plan import teardown
 from fixtures.ledger import Ledger
-from fixtures.platforms.local import LOOPBACK, model_server_argv, teardown_local_resources
+from fixtures.platforms.local import LOOPBACK, model_server_argv
 from fixtures.ports import free_port
 from fixtures.waits import NotReady, wait_until
 from model.contract import MODEL_NAME
@@ -141,5 +142,5 @@ def local_stack(export_base: Path, workdir: Path, *, with_ui: bool) -> Iterator[
             )
         yield Stack(target, ui_url, logs)
     finally:
-        for line in teardown_local_resources(ledger.resources()):
+        for line in teardown(ledger.resources()):
             print(f"  teardown: {line}")

@@ -38,6 +38,8 @@ class KubeObject:
     api_class: ClassVar[type] = k8s.CoreV1Api
     # The generated client's name for the kind: "pod" → read_namespaced_pod, list_pod_for_…
     method: ClassVar[str]
+    # Delete dependents first, so "deleted" means their pods are gone too.
+    propagation: ClassVar[str | None] = "Foreground"
 
     def __init__(self, client: k8s.ApiClient, name: str, namespace: str | None = None) -> None:
         if not name:
@@ -147,16 +149,11 @@ class KubeObject:
             return False
         return True
 
-    def delete(self, *, propagation: str = "Foreground", deadline: float | None = None) -> bool:
+    def delete(self, *, deadline: float | None = None) -> bool:
         """Ask for the object's deletion; False when it was already gone."""
+        body = {"propagationPolicy": self.propagation} if self.propagation else None
         try:
-            self._request(
-                "delete",
-                "DELETE",
-                self.path,
-                body={"propagationPolicy": propagation},
-                deadline=deadline,
-            )
+            self._request("delete", "DELETE", self.path, body=body, deadline=deadline)
         except NotFound:
             return False
         return True
@@ -263,13 +260,12 @@ class KubeObject:
 
 
 class Namespace(KubeObject):
-    api_version, kind, plural, namespaced, method = (
-        "v1",
-        "Namespace",
-        "namespaces",
-        False,
-        "namespace",
-    )
+    api_version = "v1"
+    kind = "Namespace"
+    plural = "namespaces"
+    method = "namespace"
+    namespaced = False
+    propagation = None  # the namespace controller empties it in its own order
 
     def phase(self) -> str | None:
         """Active or Terminating; None when the namespace does not exist."""
@@ -281,7 +277,10 @@ class Namespace(KubeObject):
 
 
 class Pod(KubeObject):
-    api_version, kind, plural, method = "v1", "Pod", "pods", "pod"
+    api_version = "v1"
+    kind = "Pod"
+    plural = "pods"
+    method = "pod"
 
     def logs(
         self, *, container: str | None = None, tail_lines: int | None = None, previous: bool = False
@@ -301,48 +300,85 @@ class Pod(KubeObject):
 
 
 class Service(KubeObject):
-    api_version, kind, plural, method = "v1", "Service", "services", "service"
+    api_version = "v1"
+    kind = "Service"
+    plural = "services"
+    method = "service"
 
 
 class ServiceAccount(KubeObject):
-    api_version, kind, plural, method = "v1", "ServiceAccount", "serviceaccounts", "service_account"
+    api_version = "v1"
+    kind = "ServiceAccount"
+    plural = "serviceaccounts"
+    method = "service_account"
 
 
 class PersistentVolumeClaim(KubeObject):
-    api_version, kind, plural = "v1", "PersistentVolumeClaim", "persistentvolumeclaims"
+    api_version = "v1"
+    kind = "PersistentVolumeClaim"
+    plural = "persistentvolumeclaims"
     method = "persistent_volume_claim"
 
 
 class PersistentVolume(KubeObject):
-    api_version, kind, plural, namespaced = "v1", "PersistentVolume", "persistentvolumes", False
+    api_version = "v1"
+    kind = "PersistentVolume"
+    plural = "persistentvolumes"
     method = "persistent_volume"
+    namespaced = False
 
 
 class Event(KubeObject):
-    api_version, kind, plural, method = "v1", "Event", "events", "event"
+    api_version = "v1"
+    kind = "Event"
+    plural = "events"
+    method = "event"
 
 
 class Node(KubeObject):
-    api_version, kind, plural, namespaced, method = "v1", "Node", "nodes", False, "node"
+    api_version = "v1"
+    kind = "Node"
+    plural = "nodes"
+    method = "node"
+    namespaced = False
 
 
 class Deployment(KubeObject):
-    api_version, kind, plural, method = "apps/v1", "Deployment", "deployments", "deployment"
+    api_version = "apps/v1"
+    kind = "Deployment"
+    plural = "deployments"
+    method = "deployment"
     api_class = k8s.AppsV1Api
 
 
 class ReplicaSet(KubeObject):
-    api_version, kind, plural, method = "apps/v1", "ReplicaSet", "replicasets", "replica_set"
+    api_version = "apps/v1"
+    kind = "ReplicaSet"
+    plural = "replicasets"
+    method = "replica_set"
+    api_class = k8s.AppsV1Api
+
+
+class DaemonSet(KubeObject):
+    api_version = "apps/v1"
+    kind = "DaemonSet"
+    plural = "daemonsets"
+    method = "daemon_set"
     api_class = k8s.AppsV1Api
 
 
 class Role(KubeObject):
-    api_version, kind, plural, method = "rbac.authorization.k8s.io/v1", "Role", "roles", "role"
+    api_version = "rbac.authorization.k8s.io/v1"
+    kind = "Role"
+    plural = "roles"
+    method = "role"
     api_class = k8s.RbacAuthorizationV1Api
 
 
 class RoleBinding(KubeObject):
-    api_version, kind, plural = "rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"
+    api_version = "rbac.authorization.k8s.io/v1"
+    kind = "RoleBinding"
+    plural = "rolebindings"
     method = "role_binding"
     api_class = k8s.RbacAuthorizationV1Api
 
@@ -360,6 +396,7 @@ KINDS: Final[Mapping[tuple[str, str], type[KubeObject]]] = {
         Node,
         Deployment,
         ReplicaSet,
+        DaemonSet,
         Role,
         RoleBinding,
     )

@@ -18,7 +18,7 @@ def probe(pytester):
 
 
 def _run(pytester, *args):
-    return pytester.runpytest("-p", "fixtures.plugin", "-p", "fixtures.resources", "-s", *args)
+    return pytester.runpytest("-p", "fixtures.plugin", "-p", "fixtures.e2e_fixtures", "-s", *args)
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.created.teardown_plan import leftovers
 from fixtures.ledger import Ledger
-from fixtures.platforms.local import leftovers
 from fixtures.waits import until
 
 pytestmark = pytest.mark.slow
@@ -142,7 +142,7 @@ def test_a_kept_run_stays_up_and_the_teardown_cli_removes_it(tmp_path):
     assert "kept" in output.lower(), output
 
     done = subprocess.run(
-        [sys.executable, "-m", "fixtures.teardown", str(ledger.path)],
+        [sys.executable, "-m", "fixtures", "teardown", str(ledger.path)],
         cwd=ROOT,
         capture_output=True,
         text=True,

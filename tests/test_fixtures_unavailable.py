@@ -16,7 +16,7 @@ def test_a_user_story(mnist_run):
 def test_another_story(mnist_run):
     assert mnist_run.endpoints
 """
-PLUGINS = ("-p", "fixtures.plugin", "-p", "fixtures.resources")
+PLUGINS = ("-p", "fixtures.plugin", "-p", "fixtures.e2e_fixtures")
 GKE_CONTEXT = "gke_proj_us-central1_ci"
 GKE = (
     "--platform", "gke", "--kube-context", GKE_CONTEXT, "--gcp-project", "proj",

@@ -146,135 +146,75 @@ def test_node_directories_are_dated_by_their_run_id_name() -> None:
     ]
 
 
-def test_deletion_order_puts_kfp_first_and_the_node_dirs_last() -> None:
+def test_what_is_selected_is_deleted_by_the_run_teardown_in_its_order() -> None:
+    from fixtures.created import teardown_plan
+
+    where = janitor.Where("kind-x", {"context": "kind-x"})
     candidates = [
-        janitor.Candidate("node-dir", "/d", OLD_RUN, TTL),
+        janitor.Candidate("node-dir", "/d", OLD_RUN, TTL, {"node": "n", "path": "/d"}),
         janitor.Candidate("namespace", "a", OLD_RUN, TTL),
         janitor.Candidate("persistentvolume", "pv", OLD_RUN, TTL),
-        janitor.Candidate("kfp-run", "r", OLD_RUN, TTL),
+        janitor.Candidate("kfp-run", "r", OLD_RUN, TTL, {"id": "r1"}),
         janitor.Candidate("namespace", "older", OLD_RUN, TTL * 2),
-        janitor.Candidate("persistentvolumeclaim", "c", OLD_RUN, TTL),
+        janitor.Candidate("persistentvolumeclaim", "c", OLD_RUN, TTL, {"namespace": "kubeflow"}),
+        janitor.Candidate("persistentvolumeclaim", "in-a", OLD_RUN, TTL, {"namespace": "a"}),
     ]
-    assert [c.name for c in janitor.in_order(candidates)] == ["r", "c", "older", "a", "pv", "/d"]
+    actions = teardown_plan.plan([c.resource(where) for c in candidates])
+    assert [(a.verb, a.item.name) for a in actions] == [
+        ("delete", "r"),
+        ("skip", "PersistentVolumeClaim a/in-a"),  # goes with namespace a
+        ("delete", "PersistentVolumeClaim kubeflow/c"),
+        ("delete", "older"),
+        ("delete", "a"),
+        ("delete", "PersistentVolume pv"),
+        ("delete", "/d"),
+    ]
+    kfp_run = next(a.item for a in actions if a.item.name == "r")
+    assert kfp_run.details == {"id": "r1", "endpoint": {"context": "kind-x"}}
+
+
+def parse(*argv: str):
+    from fixtures.__main__ import build_parser
+
+    return build_parser().parse_args(["janitor", *argv])
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("6h", 21600), ("90m", 5400), ("3600", 3600)])
 def test_older_than_takes_durations(text: str, seconds: int) -> None:
-    args = janitor.build_parser().parse_args(["--platform", "kind", "--older-than", text])
-    assert args.older_than == seconds
+    assert parse("--platform", "kind", "--older-than", text).older_than == seconds
+
+
+def test_the_janitor_takes_the_harness_options_and_their_env_twins(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MNIST_E2E_KIND_CLUSTER", "from-env")
+    args = parse("--platform", "kind", "--older-than", "6h")
+    assert (args.mnist_kind_cluster, args.mnist_kube_context) == ("from-env", None)
 
 
 def test_bad_ttl_and_missing_gke_context_are_usage_errors(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from fixtures.__main__ import main
+
     monkeypatch.delenv("MNIST_E2E_KUBE_CONTEXT", raising=False)
     with pytest.raises(SystemExit):
-        janitor.main(["--platform", "kind", "--older-than", "soon"])
+        main(["janitor", "--platform", "kind", "--older-than", "soon"])
     assert "--older-than 'soon' is not a duration" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        janitor.main(["--platform", "gke", "--older-than", "6h"])
+        main(["janitor", "--platform", "gke", "--older-than", "6h"])
     assert "--platform gke needs --kube-context" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["janitor", "--platform", "local", "--older-than", "6h"])
+    assert "the janitor cleans kind or gke" in capsys.readouterr().err
 
 
 def test_kind_without_kind_has_nothing_to_clean(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
+    from fixtures.__main__ import main
+
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("MNIST_E2E_KUBE_CONTEXT", raising=False)
-    assert janitor.main(["--platform", "kind", "--older-than", "6h", "--dry-run"]) == 0
+    assert main(["janitor", "--platform", "kind", "--older-than", "6h", "--dry-run"]) == 0
     assert "kind is not installed" in capsys.readouterr().out
-
-
-def test_janitor_lists_then_deletes_only_the_selected(
-    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Against one loopback server answering as the Kubernetes and the KFP API."""
-    import yaml
-
-    from tests.test_cluster_platform import api_server
-
-    now = datetime.now(UTC)
-    old, young = new_run_id(now - timedelta(hours=9), "aaaa"), new_run_id(now, "bbbb")
-    stamp = lambda age: (now - age).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
-    namespaces = {
-        "metadata": {},
-        "items": [
-            {
-                "metadata": {
-                    "name": old,
-                    "labels": run_labels(old),
-                    "creationTimestamp": stamp(timedelta(hours=9)),
-                }
-            },
-            {
-                "metadata": {
-                    "name": young,
-                    "labels": run_labels(young),
-                    "creationTimestamp": stamp(timedelta(0)),
-                }
-            },
-        ],
-    }
-    runs = {
-        "runs": [
-            {
-                "run_id": "r-old",
-                "display_name": old,
-                "description": marker(old),
-                "state": "FAILED",
-                "created_at": stamp(timedelta(hours=9)),
-            },
-            {
-                "run_id": "r-user",
-                "display_name": "nightly-train",
-                "description": "",
-                "state": "RUNNING",
-                "created_at": stamp(timedelta(days=9)),
-            },
-        ]
-    }
-    seen: list[str] = []
-    routes = {
-        "/api/v1/namespaces": lambda q: (200, namespaces),
-        "/api/v1/persistentvolumes": lambda q: (200, {"metadata": {}, "items": []}),
-        "/api/v1/persistentvolumeclaims": lambda q: (200, {"metadata": {}, "items": []}),
-        "/apis/v2beta1/runs": lambda q: (200, runs),
-        "/apis/v2beta1/experiments": lambda q: (200, {"experiments": []}),
-        f"DELETE /api/v1/namespaces/{old}": lambda q: (200, {"metadata": {"name": old}}),
-        "DELETE /apis/v2beta1/runs/r-old": lambda q: (200, {}),
-    }
-    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))  # no docker: node dirs not listed
-    monkeypatch.setenv("MNIST_E2E_KFP_TOKEN", "t")
-    with api_server(routes, seen) as host:
-        config = tmp_path / "kubeconfig"
-        config.write_text(
-            yaml.safe_dump(
-                {
-                    "clusters": [{"name": "c", "cluster": {"server": host}}],
-                    "users": [{"name": "u", "user": {}}],
-                    "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
-                }
-            )
-        )
-        monkeypatch.setenv("KUBECONFIG", str(config))
-        argv = [
-            "--platform",
-            "kind",
-            "--older-than",
-            "6h",
-            "--kube-context",
-            "ctx",
-            "--kfp-endpoint",
-            host,
-        ]
-        assert janitor.main([*argv, "--dry-run"]) == 0
-        dry = capsys.readouterr().out
-        assert not [s for s in seen if not s.startswith("GET ")]  # a dry run only reads
-        assert janitor.main(argv) == 0
-        wet = capsys.readouterr().out
-    assert "node directories: not listed" in dry
-    assert f"would delete kfp-run {old}" in dry and f"would delete namespace {old}" in dry
-    assert young not in dry and "nightly-train" not in dry
-    deletes = [s for s in seen if not s.startswith("GET ")]
-    assert deletes == ["DELETE /apis/v2beta1/runs/r-old", f"DELETE /api/v1/namespaces/{old}"]
-    assert f"deleted: namespace {old}" in wet

@@ -29,7 +29,7 @@ create_app({"UI": UiConfig({"local": "127.0.0.1:1"})}).test_client().get("/healt
 """,
     "e2e test process": """
 import numpy as np
-import fixtures.plugin, fixtures.resources, fixtures.platforms.local, fixtures.teardown
+import fixtures.plugin, fixtures.e2e_fixtures, fixtures.platforms.local, fixtures.__main__
 import e2e.conftest, e2e.test_browser, e2e.test_export, e2e.test_pipeline, e2e.test_web_ui
 import e2e.test_predictions
 from web_ui.predict_client import PredictClient

@@ -136,7 +136,7 @@ def test_e2e_run_errors_before_creating_anything_on_a_bad_context(
         "-p",
         "fixtures.plugin",
         "-p",
-        "fixtures.resources",
+        "fixtures.e2e_fixtures",
         "--platform",
         "gke",
         "--kube-context",
@@ -155,7 +155,7 @@ def test_e2e_run_errors_before_creating_anything_on_a_bad_context(
 def test_e2e_run_without_gke_options_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_story="def test_a_user_story(mnist_run):\n    pass\n")
     result = pytester.runpytest_inprocess(
-        "-p", "fixtures.plugin", "-p", "fixtures.resources", "--platform", "gke"
+        "-p", "fixtures.plugin", "-p", "fixtures.e2e_fixtures", "--platform", "gke"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(

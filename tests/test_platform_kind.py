@@ -99,7 +99,7 @@ def test_e2e_tests_skip_with_the_reason_when_kind_is_missing(
         "-p",
         "fixtures.plugin",
         "-p",
-        "fixtures.resources",
+        "fixtures.e2e_fixtures",
         "--platform",
         "kind",
         "-rs",
@@ -113,10 +113,8 @@ def test_e2e_tests_skip_with_the_reason_when_kind_is_missing(
 def test_a_kept_run_is_torn_down_later_from_its_ledger(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``python -m fixtures.teardown artifacts/<run-id>/ledger.jsonl`` on a kind run's ledger."""
-    import json
-
-    from fixtures import teardown
+    """``python -m fixtures teardown artifacts/<run-id>/ledger.jsonl`` on a kind run's ledger."""
+    from fixtures.__main__ import main
     from fixtures.ledger import Resource
 
     run_dir = tmp_path / RUN
@@ -125,8 +123,7 @@ def test_a_kept_run_is_torn_down_later_from_its_ledger(
     ledger = Ledger(run_dir / "ledger.jsonl")
     ledger.record(Resource("kind-cluster", "dev", {"created": False, "context": "kind-dev"}))
     ledger.record(Resource("tempdir", str(export_copy), {"path": str(export_copy)}))
-    (run_dir / "summary.json").write_text(json.dumps({"options": {"platform": "kind"}}))
-    assert teardown.main([str(ledger.path)]) == 0
+    assert main(["teardown", str(ledger.path)]) == 0
     out = capsys.readouterr().out
     assert f"teardown: tempdir {export_copy}: removed" in out
     assert "teardown: kind-cluster dev: skipped, adopted, not created by this run" in out

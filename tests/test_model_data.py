@@ -26,7 +26,7 @@ from model.data import (
     DownloadError,
     MnistFileError,
 )
-from tests import loopback_http
+from tests.support import loopback_http
 
 # What model/sample/README.md says the committed files are.
 SAMPLE_MD5 = {

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from model.writable import NotWritable, check_dir, check_file
-from tests.loopback_http import Request, serve
+from tests.support.loopback_http import Request, serve
 
 
 @pytest.fixture

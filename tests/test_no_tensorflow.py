@@ -53,9 +53,9 @@ from serving import tensors
 tensors.output_proto(np.zeros((1, 10), np.float32))
 """,
 }
-# Files that must not import TensorFlow at all (the model server's servable.py and
-# fixed_model.py run models, the training benchmark trains, and the serving benchmark's direct
-# path is the baseline its gRPC numbers are compared with).
+# Files that must not import TensorFlow at all (the model server's servable.py runs models,
+# the training benchmark trains, and the serving benchmark's direct path is the baseline its
+# gRPC numbers are compared with; the fixed test model is in tests/support/, not shipped).
 CHECKED_FILES = sorted(
     path
     for folder in ("web_ui", "e2e", "fixtures", "pipeline/deploy", "tf_serving_api", "benchmarks")

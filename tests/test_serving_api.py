@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def manager(tmp_path_factory: pytest.TempPathFactory) -> ModelManager:
     """``mnist`` with version 3 of the fixed model loaded (files removed with pytest's temp)."""
-    from serving import fixed_model
+    from tests.support import fixed_model
 
     base = tmp_path_factory.mktemp("export")
     fixed_model.export(base, 3)
@@ -53,7 +53,7 @@ def test_predict_answers_classes_probabilities_and_the_version(manager: ModelMan
     import tensorflow as tf
 
     from serving import api
-    from serving.fixed_model import image_of_class
+    from tests.support.fixed_model import image_of_class
 
     images = np.stack([image_of_class(d) for d in range(NUM_CLASSES)])
     response = api.predict(manager, predict_request(images))

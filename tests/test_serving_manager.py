@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 def export(base: Path, version: int, favoured: int | None = None) -> None:
-    from serving import fixed_model
+    from tests.support import fixed_model
 
     fixed_model.export(base, version, favoured)
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def manager(tmp_path_factory: pytest.TempPathFactory) -> ModelManager:
     """``mnist`` version 5 of the fixed model, loaded (no poll thread: nothing to stop)."""
-    from serving import fixed_model
+    from tests.support import fixed_model
 
     base = tmp_path_factory.mktemp("export")
     fixed_model.export(base, 5)
@@ -64,7 +64,7 @@ def call(url: str, body: Any = None, method: str | None = None) -> tuple[int, An
 
 
 def images(*digits: int) -> list[list[float]]:
-    from serving.fixed_model import image_of_class
+    from tests.support.fixed_model import image_of_class
 
     return [image_of_class(d).tolist() for d in digits]
 
@@ -276,9 +276,9 @@ def test_bad_bodies_are_400_never_500(rest_url: str, body: bytes, error: str) ->
 
 
 def test_requests_over_the_limits_name_the_flag(tmp_path: Path) -> None:
-    from serving import fixed_model
     from serving.limits import RequestLimits
     from serving.rest import RestApi
+    from tests.support import fixed_model
 
     fixed_model.export(tmp_path, 1)
     manager = ModelManager("mnist", LocalStore(str(tmp_path)), 1)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Version 1 of the fixed-weight model, exported (removed with pytest's temp dirs)."""
-    from serving import fixed_model
+    from tests.support import fixed_model
 
     return Path(fixed_model.export(tmp_path_factory.mktemp("models"), 1))
 
@@ -45,7 +45,7 @@ def test_signature_defs_come_from_saved_model_pb(servable) -> None:
 
 
 def test_run_answers_classes_and_probabilities(servable) -> None:
-    from serving.fixed_model import image_of_class
+    from tests.support.fixed_model import image_of_class
 
     images = np.stack([image_of_class(digit) for digit in range(NUM_CLASSES)])
     outputs = servable.run(SIGNATURE_NAME, {"x": images})
@@ -64,7 +64,7 @@ def test_run_returns_only_the_outputs_asked_for(servable) -> None:
 
 
 def test_concurrent_runs_each_get_their_own_answer(servable) -> None:
-    from serving.fixed_model import image_of_class
+    from tests.support.fixed_model import image_of_class
 
     failures: list[str] = []
 

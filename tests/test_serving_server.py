@@ -7,181 +7,33 @@ health RPC that answers, versions are what Predict responses carry.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import grpc
 import numpy as np
 import pytest
 
-from fixtures.ports import free_port, is_port_free
-from fixtures.waits import NotReady, wait_until
+from fixtures.ports import is_port_free
 from model.contract import IMAGE_PIXELS, NUM_CLASSES, SIGNATURE_NAME
+from tests.support.model_server import (
+    Server,
+    digits,
+    eventually,
+    export,
+    float_tensor,
+    start_server,
+    wait_listening,
+    wait_serving,
+)
 
 # Starts TensorFlow processes (and imports TensorFlow here to export models): slow.
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[1]
-T = TypeVar("T")
-
-
-def eventually(description: str, check: Callable[[], T], timeout: float = 60.0) -> T:
-    """Call *check* until it returns without AssertionError/RpcError; fail after *timeout*."""
-
-    def probe() -> T:
-        try:
-            return check()
-        except (AssertionError, grpc.RpcError) as exc:
-            raise NotReady(str(exc)) from exc
-
-    return wait_until(description, probe, timeout=timeout, max_interval=0.05)
-
-
-@dataclass
-class Server:
-    """A running ``python -m serving`` and clients for it."""
-
-    process: subprocess.Popen[bytes]
-    grpc_port: int
-    rest_port: int
-    log_path: Path
-    channel: grpc.Channel = field(init=False)
-
-    def __post_init__(self) -> None:
-        from grpc_health.v1 import health_pb2_grpc
-        from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
-
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.grpc_port}")
-        self.predictions = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
-        self.models = model_service_pb2_grpc.ModelServiceStub(self.channel)
-        self.health = health_pb2_grpc.HealthStub(self.channel)
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def health_status(self, service: str = "") -> str:
-        from grpc_health.v1 import health_pb2
-
-        response = self.health.Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
-        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
-
-    def predict(self, images: np.ndarray, model_name: str = "mnist", **spec: Any):
-        from tensorflow_serving.apis import predict_pb2
-
-        request = predict_pb2.PredictRequest()
-        request.model_spec.name = model_name
-        request.model_spec.signature_name = SIGNATURE_NAME
-        if "version" in spec:
-            request.model_spec.version.value = spec["version"]
-        request.inputs["x"].CopyFrom(float_tensor(images))
-        return self.predictions.Predict(request, timeout=10)
-
-    def stop(self, signum: int = signal.SIGTERM, timeout: float = 15) -> int:
-        """Send *signum*, wait for the exit code."""
-        self.channel.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-        return self.process.wait(timeout)
-
-
-def float_tensor(images: np.ndarray):
-    """A DT_FLOAT TensorProto in float_val, the way most TF Serving clients build one."""
-    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
-
-    return tensor_pb2.TensorProto(
-        dtype=types_pb2.DT_FLOAT,
-        tensor_shape=tensor_shape_pb2.TensorShapeProto(
-            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=s) for s in images.shape]
-        ),
-        float_val=images.ravel().tolist(),
-    )
-
-
-def digits(*classes: int) -> np.ndarray:
-    from serving.fixed_model import image_of_class
-
-    return np.stack([image_of_class(c) for c in classes])
-
-
-def export(base: Path | str, version: int, favoured: int | None = None) -> None:
-    from serving import fixed_model
-
-    fixed_model.export(base, version, favoured)
-
-
-def start_server(
-    base_path: str,
-    log_path: Path,
-    *,
-    poll: float = 0.2,
-    rest: bool = True,
-    env: dict[str, str] | None = None,
-    grpc_port: int | None = None,
-    flags: tuple[str, ...] = (),
-) -> Server:
-    """Start ``python -m serving`` on free loopback ports (not waiting for anything)."""
-    grpc_port = grpc_port or free_port()
-    rest_port = free_port() if rest else 0
-    argv = [
-        sys.executable,
-        "-m",
-        "serving",
-        f"--port={grpc_port}",
-        "--rest_api_port",
-        str(rest_port),
-        "--model_name=mnist",
-        f"--model_base_path={base_path}",
-        f"--file_system_poll_wait_seconds={poll}",
-        *flags,
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "MNIST_SERVING_HOST": "127.0.0.1", **(env or {})},
-        )
-    return Server(process, grpc_port, rest_port, log_path)
-
-
-def _fail_if_exited(server: Server) -> None:
-    """Fail at once (not after the deadline) if the server process has ended."""
-    __tracebackhide__ = True
-    if server.process.poll() is not None:
-        pytest.fail(f"model server exited {server.process.returncode}:\n{server.log}")
-
-
-def wait_listening(server: Server) -> str:
-    """Wait until the health service answers; return its first answer."""
-
-    def answered() -> str:
-        _fail_if_exited(server)
-        return server.health_status()
-
-    return eventually(f"model server on port {server.grpc_port} answers health checks", answered)
-
-
-def wait_serving(server: Server, version: int) -> None:
-    """Wait until Predict answers from *version*."""
-
-    def serves() -> None:
-        _fail_if_exited(server)
-        served = server.predict(digits(0)).model_spec.version.value
-        assert served == version, f"serving version {served}"
-
-    eventually(f"model server serving version {version}", serves)
 
 
 @pytest.fixture
@@ -198,25 +50,10 @@ def stopped_at_teardown() -> Iterator[list[Server]]:
 # -- one server, many requests ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server with REST on, serving version 1 of the fixed model.
-
-    Teardown stops it with SIGTERM (and kills it if that fails).
-    """
-    tmp = tmp_path_factory.mktemp("server")
-    export(tmp / "export", 1)
-    server = start_server(str(tmp / "export"), tmp / "server.log")
-    try:
-        wait_listening(server)
-        wait_serving(server, 1)
-        yield server
-    finally:
-        try:
-            server.stop()
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(10)
+@pytest.fixture
+def server(model_server: Server) -> Server:
+    """The session's model server (tests/conftest.py): REST on, version 3 of the fixed model."""
+    return model_server
 
 
 def test_predict_answers_classes_probabilities_and_version(server: Server) -> None:
@@ -224,7 +61,7 @@ def test_predict_answers_classes_probabilities_and_version(server: Server) -> No
 
     response = server.predict(digits(*range(NUM_CLASSES)))
     assert response.model_spec.name == "mnist"
-    assert response.model_spec.version.value == 1
+    assert response.model_spec.version.value == 3
     assert response.model_spec.signature_name == SIGNATURE_NAME
     assert list(response.outputs["classes"].int64_val) == list(range(NUM_CLASSES))
     probabilities = tf.make_ndarray(response.outputs["predictions"])
@@ -389,7 +226,7 @@ def test_metadata_shows_the_signature(server: Server) -> None:
     request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
     request.model_spec.name = "mnist"
     response = server.predictions.GetModelMetadata(request, timeout=10)
-    assert response.model_spec.version.value == 1
+    assert response.model_spec.version.value == 3
     signature_map = get_model_metadata_pb2.SignatureDefMap()
     response.metadata["signature_def"].Unpack(signature_map)
     signature = signature_map.signature_def[SIGNATURE_NAME]
@@ -403,7 +240,7 @@ def test_model_status_over_grpc(server: Server) -> None:
     request = get_model_status_pb2.GetModelStatusRequest()
     request.model_spec.name = "mnist"
     (status,) = server.models.GetModelStatus(request, timeout=10).model_version_status
-    assert (status.version, status.state) == (1, get_model_status_pb2.ModelVersionStatus.AVAILABLE)
+    assert (status.version, status.state) == (3, get_model_status_pb2.ModelVersionStatus.AVAILABLE)
 
 
 def test_health_is_serving_for_the_server_and_the_prediction_service(server: Server) -> None:

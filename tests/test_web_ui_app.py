@@ -1,20 +1,20 @@
-"""The web UI's routes against a real gRPC PredictionService on a loopback socket.
+"""The web UI's routes against the real model server, ``python -m serving``.
 
-The servicer here stands in for TF Serving with a fixed rule (pixel *i* votes for class
-``i % 10``) so every answer is known in advance; the UI, its client and gRPC are the real ones.
+The session's ``model_server`` (tests/conftest.py) serves the fixed model
+(tests/support/fixed_model.py), whose answers are known in advance; the UI, its client, gRPC
+and the server are the real ones, and the tests that use it are slow (TensorFlow). Routes that
+never ask a model server are checked with one at a closed port, so they stay fast. Where a
+test must see what the UI sent, or needs a server too slow for the UI's deadline, a tap in
+front of the real server does that (tests/support/grpc_tap.py); nothing here re-implements
+the model.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import time
-from collections.abc import Iterator
-from concurrent import futures
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -23,79 +23,18 @@ from PIL import Image
 
 from fixtures.ports import free_port
 from model.data import load_test_digits
-from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc
+from tests.support.grpc_tap import PREDICT, GrpcTap
+from tf_serving_api.protos import predict_pb2
 from web_ui import create_app
 from web_ui.config import UiConfig
 from web_ui.predict_client import image_tensor, tensor_array
 
 
-def votes(images: np.ndarray) -> np.ndarray:
-    """The rule the test servicer applies: softmax of per-class pixel sums."""
-    sums = np.stack([images[:, k::10].sum(axis=1) for k in range(10)], axis=1)
-    exp = np.exp(sums - sums.max(axis=1, keepdims=True))
-    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+def fixed_answer(images: np.ndarray) -> np.ndarray:
+    """What the fixed model answers for *images*, computed here (it imports TensorFlow)."""
+    from tests.support.fixed_model import probabilities
 
-
-@dataclass
-class Servicer(prediction_service_pb2_grpc.PredictionServiceServicer):
-    """Answers like TF Serving (typed value fields, the model version); can be slowed down."""
-
-    version: int = 3
-    delay: float = 0.0
-    requests: list[predict_pb2.PredictRequest] = field(default_factory=list)
-
-    def Predict(self, request, context):
-        self.requests.append(request)
-        time.sleep(self.delay)
-        if request.model_spec.name != "mnist":
-            context.abort(
-                grpc.StatusCode.NOT_FOUND, f"Servable not found: {request.model_spec.name}"
-            )
-        images = tensor_array(request.inputs["x"])
-        probabilities = votes(images)
-        response = predict_pb2.PredictResponse()
-        response.model_spec.name = "mnist"
-        response.model_spec.version.value = self.version
-        response.model_spec.signature_name = "serving_default"
-        classes = response.outputs["classes"]
-        classes.dtype = 9  # DT_INT64
-        classes.tensor_shape.dim.add(size=len(images))
-        classes.int64_val.extend(probabilities.argmax(axis=1).tolist())
-        predictions = response.outputs["predictions"]
-        predictions.dtype = 1  # DT_FLOAT
-        predictions.tensor_shape.dim.add(size=len(images))
-        predictions.tensor_shape.dim.add(size=10)
-        predictions.float_val.extend(probabilities.ravel().tolist())
-        return response
-
-
-@dataclass
-class Running:
-    servicer: Servicer
-    target: str
-
-
-def _serve(servicer: Servicer) -> Iterator[Running]:
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield Running(servicer, f"127.0.0.1:{port}")
-    finally:
-        server.stop(grace=None)
-
-
-@pytest.fixture
-def model_server() -> Iterator[Running]:
-    """A PredictionService on a free loopback port; teardown stops it."""
-    yield from _serve(Servicer())
-
-
-@pytest.fixture
-def other_server() -> Iterator[Running]:
-    """A second PredictionService, serving version 9."""
-    yield from _serve(Servicer(version=9))
+    return probabilities(images)
 
 
 def _client(servers: dict[str, str], timeout: float = 5.0):
@@ -109,6 +48,12 @@ def unused_port() -> int:
     return free_port()
 
 
+@pytest.fixture
+def nowhere(unused_port: int) -> str:
+    """A model server target nothing answers at: for routes that must not need one."""
+    return f"127.0.0.1:{unused_port}"
+
+
 @pytest.fixture(scope="module")
 def digits() -> tuple[np.ndarray, np.ndarray]:
     return load_test_digits()
@@ -117,7 +62,7 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 def test_page_shows_digit_truth_prediction_and_ten_bars(model_server, digits) -> None:
     response = _client({"local": model_server.target}).get("/?index=5")
     page = response.get_data(as_text=True)
-    expected = votes(digits[0][5:6])[0]
+    expected = fixed_answer(digits[0][5:6])[0]
     assert response.status_code == 200
     assert 'src="/digit/5.png"' in page
     assert f'<span id="truth">{digits[1][5]}</span>' in page
@@ -132,8 +77,9 @@ def test_page_shows_digit_truth_prediction_and_ten_bars(model_server, digits) ->
 def test_the_request_names_the_model_and_signature_and_carries_the_pixels(
     model_server, digits
 ) -> None:
-    _client({"local": model_server.target}).get("/api/predict?index=11")
-    (request,) = model_server.servicer.requests
+    with GrpcTap(model_server.target) as tap:
+        assert _client({"local": tap.target}).get("/api/predict?index=11").status_code == 200
+    (request,) = tap.requests(PREDICT, predict_pb2.PredictRequest)
     assert (request.model_spec.name, request.model_spec.signature_name) == (
         "mnist",
         "serving_default",
@@ -144,7 +90,7 @@ def test_the_request_names_the_model_and_signature_and_carries_the_pixels(
 def test_json_is_the_same_prediction(model_server, digits) -> None:
     response = _client({"local": model_server.target}).get("/api/predict?index=5")
     answer = json.loads(response.data)
-    expected = votes(digits[0][5:6])[0]
+    expected = fixed_answer(digits[0][5:6])[0]
     assert answer["index"] == 5 and answer["truth"] == int(digits[1][5])
     assert answer["prediction"] == int(expected.argmax())
     assert answer["probabilities"] == pytest.approx(expected.tolist(), abs=1e-6)
@@ -158,8 +104,8 @@ def test_no_index_shows_some_test_digit(model_server, digits) -> None:
 
 
 @pytest.mark.parametrize("index", ["1000", "-1", "x", "1e3"])
-def test_an_index_outside_the_test_set_is_404_with_the_range(model_server, index) -> None:
-    response = _client({"local": model_server.target}).get(f"/?index={index}")
+def test_an_index_outside_the_test_set_is_404_with_the_range(nowhere, index) -> None:
+    response = _client({"local": nowhere}).get(f"/?index={index}")
     assert response.status_code == 404
     assert b"use 0 to 999" in response.data
 
@@ -175,17 +121,16 @@ def test_an_index_outside_the_test_set_is_404_with_the_range(model_server, index
     ],
 )
 @pytest.mark.parametrize("path", ["/", "/api/predict"])
-def test_a_malformed_index_is_404_never_500(model_server, path, query) -> None:
-    response = _client({"local": model_server.target}).get(f"{path}?{query}")
+def test_a_malformed_index_is_404_never_500(nowhere, path, query) -> None:
+    response = _client({"local": nowhere}).get(f"{path}?{query}")
     assert response.status_code == 404, response.data[:300]
     assert b"use 0 to 999" in response.data
 
 
 @pytest.fixture(scope="module")
-def shared_client():
-    """One app and test model server for many generated requests; teardown stops the server."""
-    for running in _serve(Servicer()):
-        yield _client({"local": running.target})
+def shared_client(model_server):
+    """One app, calling the real model server, for many generated requests."""
+    return _client({"local": model_server.target})
 
 
 @given(
@@ -251,14 +196,17 @@ def test_no_path_redirects_to_the_requests_host(shared_client, segments) -> None
     assert response.status_code in (200, 204, 404), (segments, response.status_code)
 
 
-def test_the_browser_chooses_a_server_by_name_only(model_server, other_server) -> None:
-    client = _client({"a": model_server.target, "b": other_server.target})
-    assert json.loads(client.get("/api/predict?index=1&server=b").data)["model_version"] == 9
-    assert json.loads(client.get("/api/predict?index=1").data)["model_version"] == 3
-    page = client.get("/?index=1").get_data(as_text=True)
-    assert '<option value="b">b</option>' in page and other_server.target not in page
-    refused = client.get(f"/?index=1&server={other_server.target}")
-    assert refused.status_code == 400 and b"is not configured" in refused.data
+def test_the_browser_chooses_a_server_by_name_only(model_server) -> None:
+    with GrpcTap(model_server.target) as other:  # "b": the same server, reached through a tap
+        client = _client({"a": model_server.target, "b": other.target})
+        assert json.loads(client.get("/api/predict?index=1&server=b").data)["model_version"] == 3
+        assert len(other.requests(PREDICT, predict_pb2.PredictRequest)) == 1
+        assert json.loads(client.get("/api/predict?index=1").data)["model_version"] == 3
+        page = client.get("/?index=1").get_data(as_text=True)
+        assert '<option value="b">b</option>' in page and other.target not in page
+        refused = client.get(f"/?index=1&server={other.target}")
+        assert refused.status_code == 400 and b"is not configured" in refused.data
+        assert len(other.calls) == 1, "a request for the default server went to b"
 
 
 def test_an_unreachable_server_gives_a_503_page_and_json(unused_port: int) -> None:
@@ -271,11 +219,12 @@ def test_an_unreachable_server_gives_a_503_page_and_json(unused_port: int) -> No
     assert api.status_code == 503 and "UNAVAILABLE" in json.loads(api.data)["error"]
 
 
-def test_a_slow_server_hits_the_deadline() -> None:
-    for running in _serve(Servicer(delay=1.5)):
-        response = _client({"local": running.target}, timeout=0.3).get("/api/predict?index=0")
+def test_a_slow_server_hits_the_deadline(model_server) -> None:
+    with GrpcTap(model_server.target, delay=1.5) as slow:  # the real server, 1.5 s late
+        response = _client({"local": slow.target}, timeout=0.3).get("/api/predict?index=0")
         assert response.status_code == 503
         assert "DEADLINE_EXCEEDED" in json.loads(response.data)["error"]
+        assert len(slow.calls) == 1, "the call should have reached the server and waited"
 
 
 def test_readiness_follows_the_model_server(model_server, unused_port: int) -> None:
@@ -285,13 +234,13 @@ def test_readiness_follows_the_model_server(model_server, unused_port: int) -> N
     assert down.get("/healthz").status_code == 200
 
 
-def test_the_digit_png_is_the_test_image(model_server, digits) -> None:
-    response = _client({"local": model_server.target}).get("/digit/42.png")
+def test_the_digit_png_is_the_test_image(nowhere, digits) -> None:
+    response = _client({"local": nowhere}).get("/digit/42.png")
     image = Image.open(io.BytesIO(response.data))
     assert response.content_type == "image/png" and image.size == (28, 28) and image.mode == "L"
     expected = np.round(digits[0][42].reshape(28, 28) * 255)
     np.testing.assert_array_equal(np.asarray(image), expected)
-    assert _client({"local": model_server.target}).get("/digit/1000.png").status_code == 404
+    assert _client({"local": nowhere}).get("/digit/1000.png").status_code == 404
 
 
 def test_pages_forbid_loading_anything_from_elsewhere(model_server) -> None:
@@ -335,5 +284,5 @@ def test_the_cli_refuses_to_start_without_a_model_server() -> None:
     assert "MNIST_UI_MODEL_SERVERS: 'nowhere' (for 'default') is not host:port" in done.stderr
 
 
-def test_browsers_asking_for_an_icon_get_no_content(model_server) -> None:
-    assert _client({"local": model_server.target}).get("/favicon.ico").status_code == 204
+def test_browsers_asking_for_an_icon_get_no_content(nowhere) -> None:
+    assert _client({"local": nowhere}).get("/favicon.ico").status_code == 204

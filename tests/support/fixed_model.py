@@ -1,5 +1,8 @@
 """A linear model with fixed weights and the contracted signature, to check a server without training.
 
+Test-only: the real model server (``python -m serving``) loads it in the tests; it is not part
+of the ``serving`` package and not in the image.
+
 Pixel ``i`` votes for class ``i % 10``, so an image lighting only pixels ``≡ k (mod 10)`` is
 class ``k`` — predictable answers with no training and no data. ``favoured`` adds a large bias
 to one class, which makes two versions tell themselves apart by their answers, not only by
@@ -44,6 +47,18 @@ def image_of_class(digit: int, brightness: float = 1.0) -> np.ndarray:
     image = np.zeros(IMAGE_PIXELS, np.float32)
     image[digit::NUM_CLASSES] = brightness
     return image
+
+
+def probabilities(images: np.ndarray, favoured: int | None = None) -> np.ndarray:
+    """[N, 10] float32: what the model answers for *images* [N, 784], computed with numpy.
+
+    The tests' oracle for the served model's ``predictions`` (softmax of per-class pixel sums).
+    """
+    logits = np.asarray(images, np.float32) @ weights()
+    if favoured is not None:
+        logits[:, favoured] += FAVOURED_BIAS
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 class FixedLinear(tf.Module):

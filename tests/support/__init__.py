@@ -1,0 +1,34 @@
+"""What the tests share: the real things they run, and the one set of test doubles.
+
+Nothing here is shipped (the image copies only the packages the Dockerfile names).
+
+Real things, not doubles:
+
+- ``fixed_model``: a small linear SavedModel with fixed weights and the contracted signature
+  (pixel *i* votes for class ``i % 10``), published the way the trainer publishes one; its
+  answers are known in advance, so a server can be checked without training.
+- ``model_server``: the real ``python -m serving`` as a process on free loopback ports, its
+  readiness waits and clients; the session's shared server is the ``model_server`` fixture
+  (tests/conftest.py), used by the serving and the web UI tests.
+- ``loopback_http``: a real HTTP server on a loopback port that answers with a function the
+  test writes. The server is real; the responders written with it are doubles of remote HTTP
+  services (a dataset mirror in test_model_data.py; the Kubernetes and KFP API doubles).
+
+Doubles, each kept only for a fault or an observation the real thing cannot give here:
+
+- ``grpc_tap.GrpcTap``: a pass-through gRPC proxy in front of the real model server. It
+  records the requests a client sent (the real server keeps no record a test can read) and
+  can hold each call back (nothing makes the real server slow, so a client's deadline could
+  not be hit). Answers and errors are the real server's, unchanged.
+
+Doubles that live elsewhere, and why:
+
+- tests/fake_apiserver.py and ``KfpStub`` (test_cluster_kfp_api.py): the Kubernetes and KFP
+  API doubles, with the cluster code's own rewrite.
+- the prediction servicers in test_pipeline_deploy_probe.py and test_pipeline_deploy_steps.py:
+  the deploy steps' probe, with the pipeline/deploy rewrite.
+- the recording ``runc`` in test_airgap_dropcaps.py: what runc is handed is the point of
+  that test, and its docstring says so.
+- one-off ``monkeypatch`` faults inside a single test (a half-written export in
+  test_model_export.py, for one): each is next to the one assertion it serves.
+"""

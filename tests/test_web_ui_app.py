@@ -25,8 +25,8 @@ from fixtures.ports import free_port
 from model.data import load_test_digits
 from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc
 from web_ui import create_app
-from web_ui.config import UiConfig
 from web_ui.predict_client import image_tensor, tensor_array
+from web_ui.settings import UiConfig
 
 
 def votes(images: np.ndarray) -> np.ndarray:

@@ -18,16 +18,32 @@ from types import FrameType
 
 import psutil
 
-from benchmarks.report import DEFAULT_OUT, write_json
+from benchmarks.output import DEFAULT_OUT, write_json
 
 BUSY_PERCENT = 15.0  # CPU use before a benchmark above which its numbers are suspect
 
+# NAME on the command line (and of its JSON file) → (the module that measures it, what it does).
 BENCHMARKS = {
-    "phases": "the local e2e run phase by phase, median of several runs",
-    "training": "training steps/s and images/s (cnn, linear) against the machine's FLOP rate",
-    "serving": "gRPC Predict latency and throughput vs a direct SavedModel call",
-    "ui": "warm web UI latency: page, JSON prediction, digit image",
-    "airgap": "the air-gapped kind path: build warm (and --cold), cluster create/delete, kind load",
+    "phases": (
+        "benchmarks.phase_times",
+        "the local e2e run phase by phase, median of several runs",
+    ),
+    "training": (
+        "benchmarks.train_throughput",
+        "training steps/s and images/s (cnn, linear) against the machine's FLOP rate",
+    ),
+    "serving": (
+        "benchmarks.serving",
+        "gRPC Predict latency and throughput vs a direct SavedModel call",
+    ),
+    "ui": (
+        "benchmarks.ui",
+        "warm web UI latency: page, JSON prediction, digit image",
+    ),
+    "airgap": (
+        "benchmarks.airgap_kind",
+        "the air-gapped kind path: build warm (and --cold), cluster create/delete, kind load",
+    ),
 }
 
 
@@ -44,19 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"directory for the JSON results (default {DEFAULT_OUT})",
     )
     names = parser.add_subparsers(dest="name", metavar="NAME")
-    for name, help_text in BENCHMARKS.items():
+    for name, (_, help_text) in BENCHMARKS.items():
         sub = names.add_parser(name, help=help_text, description=help_text)
         _module(name).add_arguments(sub)
     return parser
 
 
 def _module(name: str):  # noqa: ANN202 - a benchmark module
-    return importlib.import_module(f"benchmarks.{name}")
+    return importlib.import_module(BENCHMARKS[name][0])
 
 
 def run_one(name: str, args: argparse.Namespace) -> Path:
     """Run benchmark *name*; print its table; write its JSON; return the JSON's path."""
-    print(f"== {name}: {BENCHMARKS[name]}", flush=True)
+    print(f"== {name}: {BENCHMARKS[name][1]}", flush=True)
     busy = psutil.cpu_percent(interval=1.0)
     if busy > BUSY_PERCENT:
         print(

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import format_table
+from benchmarks.output import format_table
 from benchmarks.stack import export_model, local_stack
 from benchmarks.stats import Latency
 

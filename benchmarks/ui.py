@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import format_table
+from benchmarks.output import format_table
 from benchmarks.stack import export_model, local_stack
 from benchmarks.stats import Latency
 

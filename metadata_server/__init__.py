@@ -17,7 +17,8 @@ call's serialized request to the store by method name. Where it differs, on purp
 - **An unreachable database** during a call is UNAVAILABLE (the C++ server says INTERNAL),
   so KFP's client retries it.
 
-Modules: :mod:`~metadata_server.flags` (the command line), :mod:`~metadata_server.store`
-(the C++ store), :mod:`~metadata_server.service` (the generic gRPC handler),
-:mod:`~metadata_server.server` (start and stop), :mod:`~metadata_server.log`.
+Modules: :mod:`~metadata_server.command_line` (metadata_store_server's flags),
+:mod:`~metadata_server.store` (the C++ store), :mod:`~metadata_server.service` (the generic
+gRPC handler), :mod:`~metadata_server.grpc_server` (start and stop),
+:mod:`~metadata_server.stderr_log` (the progress lines on stderr).
 """

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from metadata_server.flags import parse
+from metadata_server.command_line import parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,7 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     flags = parse(sys.argv[1:] if argv is None else argv, os.environ)
-    from metadata_server.server import serve  # loads the C++ store: only once the flags are good
+    # Loads the C++ store: only once the flags are good.
+    from metadata_server.grpc_server import serve
 
     return serve(flags, stop)
 

@@ -17,7 +17,7 @@ from typing import Final
 import grpc
 from ml_metadata.proto import metadata_store_service_pb2
 
-from metadata_server.log import say
+from metadata_server.stderr_log import say
 from metadata_server.store import Store, StoreError, supports
 
 SERVICE: Final = metadata_store_service_pb2.DESCRIPTOR.services_by_name["MetadataStoreService"]

@@ -23,8 +23,8 @@ from ml_metadata.metadata_store.pywrap.metadata_store_extension import (
 )
 from ml_metadata.proto import metadata_store_pb2
 
-from metadata_server.flags import ServerFlags
-from metadata_server.log import say
+from metadata_server.command_line import ServerFlags
+from metadata_server.stderr_log import say
 
 # absl/gRPC status codes used by this module (same numbers in both).
 UNAVAILABLE: Final = 14

@@ -2,7 +2,7 @@
 
 The gRPC servicers and the REST handler both call these, so the two APIs cannot drift apart.
 Each function takes the request proto and returns the response proto, or raises
-:class:`~serving.errors.ServingError` with the status and text TF Serving uses.
+:class:`~serving.status_errors.ServingError` with the status and text TF Serving uses.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import grpc
 import numpy as np
 
 from serving import memory, tensors
-from serving.errors import ServingError, invalid_argument
 from serving.limits import DEFAULT_LIMITS, RequestLimits
 from serving.manager import ModelManager
+from serving.status_errors import ServingError, invalid_argument
 from tf_serving_api.protos import (
     get_model_metadata_pb2,
     get_model_status_pb2,

@@ -15,10 +15,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from serving import api
-from serving.errors import ServingError
 from serving.limits import DEFAULT_LIMITS, RequestLimits
 from serving.log import say
 from serving.manager import ModelManager
+from serving.status_errors import ServingError
 from tf_serving_api.protos import (
     get_model_metadata_pb2,
     get_model_status_pb2,

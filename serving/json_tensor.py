@@ -23,9 +23,9 @@ from typing import Any, Final
 import grpc
 import numpy as np
 
-from serving.errors import ServingError, invalid_argument
 from serving.limits import DEFAULT_LIMITS, RequestLimits, check_batch
 from serving.shapes import check_shape
+from serving.status_errors import ServingError, invalid_argument
 
 MAX_RANK: Final = 32  # numpy's; a signature of unknown rank still bounds the walk
 # rapidjson keeps an integer literal as an integer when it fits int64 or uint64; beyond that

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from serving.errors import invalid_argument
 from serving.shapes import shape_text
+from serving.status_errors import invalid_argument
 
 # The whole MNIST test set (10,000 digits) fits in one request; its float32 pixels are 31 MB.
 DEFAULT_MAX_ROWS: Final = 10_000

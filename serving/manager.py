@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Final
 
 import grpc
 
-from serving import versions
-from serving.errors import ServingError, invalid_argument, servable_not_found
+from serving import version_policy
 from serving.log import say
+from serving.status_errors import ServingError, invalid_argument, servable_not_found
 from serving.storage import ModelStore, StorageError
 
 if TYPE_CHECKING:
@@ -97,16 +97,16 @@ class ModelManager:
                 return
             self._stop.wait(self.poll_seconds)
 
-    def poll_once(self) -> versions.Plan:
+    def poll_once(self) -> version_policy.Plan:
         """Look at the store once and act on it; return what was decided."""
         try:
             available = self.store.versions()
-            decision = versions.plan(
+            decision = version_policy.plan(
                 available, set(self._loaded), self.store.is_complete, self._given_up
             )
         except StorageError as exc:
             self._note(f"{exc}; keeping what is loaded, retrying")
-            return versions.Plan()
+            return version_policy.Plan()
         if not available:
             self._note(
                 f"no versions of model {self.name} found under {self.store.base_path} yet;"
@@ -140,7 +140,7 @@ class ModelManager:
             self.store.release(version)
             self._attempts[version] = self._attempts.get(version, 0) + 1
             error = f"{type(exc).__name__}: {exc}"
-            if versions.should_give_up(self._attempts, version):
+            if version_policy.should_give_up(self._attempts, version):
                 self._given_up.add(version)
                 self._set_state(version, END, error)
                 say(

@@ -38,10 +38,10 @@ import numpy as np
 from google.protobuf import json_format
 
 from serving import api, http_body, memory, routes, tensors
-from serving.errors import ServingError, invalid_argument
 from serving.limits import DEFAULT_LIMITS, RequestLimits
 from serving.log import say
 from serving.manager import ModelManager
+from serving.status_errors import ServingError, invalid_argument
 from tf_serving_api.protos import (
     get_model_metadata_pb2,
     get_model_status_pb2,

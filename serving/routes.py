@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 import grpc
 
-from serving.errors import ServingError, invalid_argument
+from serving.status_errors import ServingError, invalid_argument
 
 _VERSIONED: Final = r"(?:/versions/(?P<version>[0-9]+)|/labels/(?P<label>[^/:]+))?"
 _POST: Final = re.compile(

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import text_format
 
-from serving.errors import ServingError
+from serving.status_errors import ServingError
 from tf_serving_api.protos import meta_graph_pb2, saved_model_pb2
 
 SERVE_TAG = "serve"

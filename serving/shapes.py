@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from serving.errors import invalid_argument
+from serving.status_errors import invalid_argument
 
 
 def shape_text(dims: Sequence[int] | None) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from model import gcs
-from serving.versions import version_names
+from serving.version_policy import version_names
 
 # TF Serving accepts either file as the sign of a SavedModel.
 SAVED_MODEL_FILES: Final = ("saved_model.pb", "saved_model.pbtxt")

@@ -14,9 +14,9 @@ from typing import Final
 import numpy as np
 
 from serving import json_tensor
-from serving.errors import invalid_argument
 from serving.limits import DEFAULT_LIMITS, RequestLimits, check_batch
 from serving.shapes import check_shape, shape_text
+from serving.status_errors import invalid_argument
 from tf_serving_api import tensor_util
 from tf_serving_api.protos import meta_graph_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 

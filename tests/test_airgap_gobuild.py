@@ -5,7 +5,7 @@ modules at the same commit), remote replaces and excludes are repeated as they a
 from __future__ import annotations
 
 from ci.airgap.gobuild import wrapper_gomod
-from ci.airgap.versions import GoModule
+from ci.airgap.pins import GoModule
 
 KFP_LIKE = """module github.com/kubeflow/pipelines
 

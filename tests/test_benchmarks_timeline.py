@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from benchmarks.phases import train_breakdown
+from benchmarks.phase_times import train_breakdown
 from benchmarks.timeline import Line, run_timed, stages
 
 # What python -m pipeline.local_run prints, abridged: kfp.local's lines, then the component's

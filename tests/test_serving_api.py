@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from model.contract import IMAGE_PIXELS, NUM_CLASSES, SIGNATURE_NAME
-from serving.errors import ServingError
 from serving.manager import ModelManager
+from serving.status_errors import ServingError
 from serving.storage import LocalStore
 
 # Loads a SavedModel with TensorFlow (seconds to import): the whole module is slow.

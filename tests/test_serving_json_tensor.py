@@ -13,9 +13,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from serving.errors import ServingError
 from serving.json_tensor import decode
 from serving.limits import RequestLimits
+from serving.status_errors import ServingError
 
 SIG = "serving_default"
 F32 = np.dtype(np.float32)

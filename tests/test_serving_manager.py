@@ -11,10 +11,10 @@ import grpc
 import pytest
 
 from fixtures.waits import until
-from serving.errors import ServingError
 from serving.manager import AVAILABLE, END, LOADING, ModelManager
+from serving.status_errors import ServingError
 from serving.storage import LocalStore
-from serving.versions import MAX_LOAD_ATTEMPTS
+from serving.version_policy import MAX_LOAD_ATTEMPTS
 
 # Loads SavedModels with TensorFlow (seconds to import): the whole module is slow.
 pytestmark = pytest.mark.slow

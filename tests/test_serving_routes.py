@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from serving.errors import ServingError
 from serving.routes import INT64_MAX, Route, parse
+from serving.status_errors import ServingError
 
 
 def refused(method: str, path: str) -> ServingError:

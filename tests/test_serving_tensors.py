@@ -45,7 +45,7 @@ def float_val_proto(shape: list[int], values: list[float]):
 def rejected(call):
     """The INVALID_ARGUMENT error *call* raises."""
     __tracebackhide__ = True
-    from serving.errors import ServingError
+    from serving.status_errors import ServingError
 
     with pytest.raises(ServingError) as raised:
         call()
@@ -277,7 +277,7 @@ def test_any_request_tensor_is_an_array_of_its_shape_or_invalid_argument() -> No
     from tensorflow.core.framework import tensor_pb2
 
     from serving import tensors
-    from serving.errors import ServingError
+    from serving.status_errors import ServingError
 
     @given(_proto_strategy())
     @example(([20_000, 784], False, 1, 1, False))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ci.validate import protos as generator
+from ci.validate import generated_protos as generator
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,8 +26,8 @@ from model.data import load_test_digits
 from tests.support.grpc_tap import PREDICT, GrpcTap
 from tf_serving_api.protos import predict_pb2
 from web_ui import create_app
-from web_ui.config import UiConfig
 from web_ui.predict_client import image_tensor, tensor_array
+from web_ui.settings import UiConfig
 
 
 def fixed_answer(images: np.ndarray) -> np.ndarray:

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Flask
 
-from web_ui.config import UiConfig
 from web_ui.digits import DigitSet
 from web_ui.servers import ModelServers
+from web_ui.settings import UiConfig
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

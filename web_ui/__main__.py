@@ -1,7 +1,7 @@
 """Serve the web UI: ``python -m web_ui [--host H] [--port P] [--threads N]``.
 
 Configuration comes from the environment (``MNIST_UI_MODEL_SERVERS``, ``MNIST_UI_MODEL_NAME``,
-``MNIST_UI_DATA_DIR``, ``MNIST_UI_TIMEOUT_SECONDS``); see web_ui/config.py.
+``MNIST_UI_DATA_DIR``, ``MNIST_UI_TIMEOUT_SECONDS``); see web_ui/settings.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from web_ui import create_app
-    from web_ui.config import ConfigError
+    from web_ui.settings import ConfigError
 
     try:
         app = create_app()

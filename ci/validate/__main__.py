@@ -14,14 +14,14 @@ import time
 import traceback
 from collections.abc import Callable
 
-from ci.validate import dockerfile, manifests, pipeline_ir, protos
+from ci.validate import dockerfile, generated_protos, manifests, pipeline_ir
 
 # (name, check): add a section here to have `tox -e lint` run it.
 SECTIONS: list[tuple[str, Callable[[], int]]] = [
     ("manifests", lambda: manifests.main([])),
     ("dockerfile", dockerfile.main),
     ("pipeline", pipeline_ir.main),
-    ("protos", lambda: protos.main([])),
+    ("protos", lambda: generated_protos.main([])),
 ]
 
 

@@ -12,7 +12,7 @@ pytest.importorskip(
 from ml_metadata.proto import metadata_store_pb2 as mlmd
 from ml_metadata.proto import metadata_store_service_pb2 as api
 
-from metadata_server.flags import parse
+from metadata_server.command_line import parse
 from metadata_server.service import status_code
 from metadata_server.store import Store, StoreError, StoreOpenError, connection_config
 from tests.metadata_server.server_process import KFP_ARGS

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from benchmarks.flops import count_keras
-from benchmarks.report import format_table
+from benchmarks.output import format_table
 
 MATMUL_SIZES = (2048, 4096)  # small ones under-use the cores; 4096 reaches the plateau
 

@@ -15,9 +15,9 @@ from typing import Final
 
 import grpc
 
-from metadata_server.flags import ServerFlags
-from metadata_server.log import say
+from metadata_server.command_line import ServerFlags
 from metadata_server.service import build_handler, unsupported_methods
+from metadata_server.stderr_log import say
 from metadata_server.store import Store, StoreOpenError
 
 # Kubernetes waits 30 s after SIGTERM before it kills; in-flight calls get a fraction of it.

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import format_table
+from benchmarks.output import format_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,10 +1,10 @@
-"""serving.versions: which version to serve and what to load/unload, as TF Serving decides."""
+"""serving.version_policy: which version to serve and what to load/unload, as TF Serving decides."""
 
 from __future__ import annotations
 
 import pytest
 
-from serving.versions import (
+from serving.version_policy import (
     MAX_LOAD_ATTEMPTS,
     Plan,
     newest_servable,

@@ -1,4 +1,4 @@
-"""benchmarks.memory: the summed RSS of a process tree, and its peak while a block runs."""
+"""benchmarks.peak_memory: the summed RSS of a process tree, and its peak while a block runs."""
 
 import os
 import signal
@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.memory import PeakMemory, tree_rss
+from benchmarks.peak_memory import PeakMemory, tree_rss
 
 MIB = 2**20
 # A parent that starts a child holding 64 MiB, then both wait to be stopped.

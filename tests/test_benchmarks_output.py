@@ -1,10 +1,10 @@
-"""Table formatting and JSON output of benchmarks.report."""
+"""Table formatting and JSON output of benchmarks.output."""
 
 import json
 
 import pytest
 
-from benchmarks.report import format_number, format_table, write_json
+from benchmarks.output import format_number, format_table, write_json
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from metadata_server.flags import DEFAULT_HOST, HOST_ENV, MySQL, ServerFlags, parse
+from metadata_server.command_line import DEFAULT_HOST, HOST_ENV, MySQL, ServerFlags, parse
 from tests.metadata_server.server_process import KFP_ARGS
 
 

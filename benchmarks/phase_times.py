@@ -28,8 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.memory import PeakMemory
-from benchmarks.report import format_table
+from benchmarks.output import format_table
+from benchmarks.peak_memory import PeakMemory
 from benchmarks.stack import REPO_ROOT
 from benchmarks.stats import median
 from benchmarks.timeline import Line, run_timed, stages

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.phases import EXIT, STARTUP, WALL, medians, phase_seconds, pytest_argv
+from benchmarks.phase_times import EXIT, STARTUP, WALL, medians, phase_seconds, pytest_argv
 
 PHASES_JSON = [
     {"name": "provision", "start": 102.0, "end": 102.5, "ok": True},
@@ -73,7 +73,7 @@ def test_an_unknown_benchmark_is_refused(capsys):
 
 
 def test_the_gap_pairs_each_e2e_run_with_the_train_step_after_it():
-    from benchmarks.phases import gaps
+    from benchmarks.phase_times import gaps
 
     runs = [{"rows": {WALL: {"seconds": s}}} for s in (30.0, 28.0, 40.0)]
     alone = [{"total": 22.0}, {"unavailable": "log format changed"}, {"total": 35.5}]
@@ -82,7 +82,7 @@ def test_the_gap_pairs_each_e2e_run_with_the_train_step_after_it():
 
 
 def test_the_train_step_breakdown_is_the_median_of_the_runs_that_have_one():
-    from benchmarks.phases import median_breakdown
+    from benchmarks.phase_times import median_breakdown
 
     alone = [
         {"command": "c", "stages": {"a": 1.0, "b": 4.0}, "total": 5.0},

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from web_ui.config import ConfigError, UiConfig, parse_servers
+from web_ui.settings import ConfigError, UiConfig, parse_servers
 
 
 def test_named_servers_keep_their_order() -> None:

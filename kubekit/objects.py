@@ -26,6 +26,7 @@ from kubekit.wait import Decision, watch_until
 
 Body = dict[str, Any]
 APPLY_CONTENT_TYPE: Final = "application/apply-patch+yaml"
+JSON_PATCH_CONTENT_TYPE: Final = "application/json-patch+json"
 
 
 class KubeObject:
@@ -119,6 +120,18 @@ class KubeObject:
             body=body,
             query=[("fieldManager", field_manager), ("force", "true")],
             content_type=APPLY_CONTENT_TYPE,
+            deadline=deadline,
+        )
+
+    def patch(self, operations: list[Body], *, deadline: float | None = None) -> Body:
+        """Apply JSON-patch *operations* (``kubectl patch --type=json``): for an edit that
+        apply cannot express, like removing a field another manager owns."""
+        return self._request(
+            "patch",
+            "PATCH",
+            self.path,
+            body=operations,
+            content_type=JSON_PATCH_CONTENT_TYPE,
             deadline=deadline,
         )
 
@@ -331,6 +344,11 @@ class Deployment(KubeObject):
     api_class = k8s.AppsV1Api
 
 
+class DaemonSet(KubeObject):
+    api_version, kind, plural, method = "apps/v1", "DaemonSet", "daemonsets", "daemon_set"
+    api_class = k8s.AppsV1Api
+
+
 class ReplicaSet(KubeObject):
     api_version, kind, plural, method = "apps/v1", "ReplicaSet", "replicasets", "replica_set"
     api_class = k8s.AppsV1Api
@@ -359,6 +377,7 @@ KINDS: Final[Mapping[tuple[str, str], type[KubeObject]]] = {
         Event,
         Node,
         Deployment,
+        DaemonSet,
         ReplicaSet,
         Role,
         RoleBinding,

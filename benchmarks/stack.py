@@ -19,7 +19,8 @@ from fixtures import processes
 from fixtures.ledger import Ledger
 from fixtures.platforms.local import LOOPBACK, model_server_argv, teardown_local_resources
 from fixtures.ports import free_port
-from fixtures.waits import NotReady, wait_until
+from kubekit.exceptions import NotReady
+from kubekit.wait import wait_until
 from model.contract import MODEL_NAME
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

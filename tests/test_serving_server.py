@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 
 from fixtures.ports import free_port, is_port_free
-from fixtures.waits import NotReady, wait_until
+from kubekit.exceptions import NotReady
+from kubekit.wait import wait_until
 from model.contract import IMAGE_PIXELS, NUM_CLASSES, SIGNATURE_NAME
 
 # Starts TensorFlow processes (and imports TensorFlow here to export models): slow.

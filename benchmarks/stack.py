@@ -20,7 +20,8 @@ from fixtures.created.teardown_plan import teardown
 from fixtures.ledger import Ledger
 from fixtures.platforms.local import LOOPBACK, model_server_argv
 from fixtures.ports import free_port
-from fixtures.waits import NotReady, wait_until
+from kubekit.exceptions import NotReady
+from kubekit.wait import wait_until
 from model.contract import MODEL_NAME
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

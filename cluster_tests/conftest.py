@@ -17,14 +17,16 @@ from kubernetes import client as k8s
 
 from ci.airgap import docker as docker_cli
 from ci.airgap.manifest import Manifest
-from fixtures.cluster import airgap, commands, kindctl
+from fixtures.cluster import commands, kindctl
 from fixtures.cluster.plan import Step
 from fixtures.config import HarnessConfig
 from fixtures.ledger import Ledger
-from fixtures.naming import new_run_id, run_labels
+from fixtures.naming import new_run_id
 from fixtures.phases import PhaseClock
+from fixtures.platforms import airgap
 from fixtures.platforms.base import PlatformUnavailable
 from fixtures.platforms.kind import KindPlatform
+from kubekit.constants import PIPELINE_NAMESPACE, PIPELINE_SERVICE_ACCOUNT, run_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "cluster-tier"
@@ -107,11 +109,6 @@ def node(cluster: KindPlatform) -> str:
     return f"{cluster.cluster}-control-plane"
 
 
-# KFP standalone runs every step as this service account (manifests/base/rbac.yaml binds it).
-STEP_NAMESPACE = "kubeflow"
-STEP_SERVICE_ACCOUNT = "pipeline-runner"
-
-
 @pytest.fixture(scope="session")
 def step_identity(cluster: KindPlatform) -> tuple[str, str]:
     """The namespace and service account a KFP step of this pipeline runs as, made the way
@@ -120,22 +117,22 @@ def step_identity(cluster: KindPlatform) -> tuple[str, str]:
 
     api = k8s.CoreV1Api(cluster.api())
     existing = {n.metadata.name for n in api.list_namespace().items}
-    if STEP_NAMESPACE not in existing:
+    if PIPELINE_NAMESPACE not in existing:
         objects.apply_objects(
             cluster.api(),
             [
-                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": STEP_NAMESPACE}},
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PIPELINE_NAMESPACE}},
                 {
                     "apiVersion": "v1",
                     "kind": "ServiceAccount",
-                    "metadata": {"name": STEP_SERVICE_ACCOUNT, "namespace": STEP_NAMESPACE},
+                    "metadata": {"name": PIPELINE_SERVICE_ACCOUNT, "namespace": PIPELINE_NAMESPACE},
                 },
             ],
             ledger=cluster.ledger,
             context=cluster.context,
             kubeconfig=cluster.kubeconfig,
         )
-    return STEP_NAMESPACE, STEP_SERVICE_ACCOUNT
+    return PIPELINE_NAMESPACE, PIPELINE_SERVICE_ACCOUNT
 
 
 @pytest.fixture(scope="session")
@@ -170,19 +167,20 @@ def run_step_pod(
     Returns the pod's log; fails the test with the log when the pod fails. The pod is in
     the run's ledger, so the run's teardown deletes it."""
     from fixtures.cluster import objects
-    from fixtures.waits import NotReady, wait_until
+    from kubekit.exceptions import NotReady
+    from kubekit.wait import wait_until
 
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
             "name": name,
-            "namespace": STEP_NAMESPACE,
+            "namespace": PIPELINE_NAMESPACE,
             "labels": run_labels(platform.run_id),
         },
         "spec": {
             "restartPolicy": "Never",
-            "serviceAccountName": STEP_SERVICE_ACCOUNT,
+            "serviceAccountName": PIPELINE_SERVICE_ACCOUNT,
             "securityContext": {
                 "runAsNonRoot": True,
                 "runAsUser": 10001,
@@ -217,12 +215,12 @@ def run_step_pod(
     core = k8s.CoreV1Api(platform.api())
 
     def finished() -> str:
-        phase = core.read_namespaced_pod(name, STEP_NAMESPACE).status.phase
+        phase = core.read_namespaced_pod(name, PIPELINE_NAMESPACE).status.phase
         if phase not in ("Succeeded", "Failed"):
-            raise NotReady(f"pod {STEP_NAMESPACE}/{name} is {phase}")
+            raise NotReady(f"pod {PIPELINE_NAMESPACE}/{name} is {phase}")
         return phase
 
     phase = wait_until(f"step pod {name}", finished, timeout=timeout, max_interval=2.0)
-    log = core.read_namespaced_pod_log(name, STEP_NAMESPACE, container="main")
+    log = core.read_namespaced_pod_log(name, PIPELINE_NAMESPACE, container="main")
     assert phase == "Succeeded", f"step pod {name} {phase}; its log ends:\n{log[-3000:]}"
     return log

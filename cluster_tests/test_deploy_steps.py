@@ -12,14 +12,9 @@ import numpy as np
 import pytest
 from kubernetes import client as k8s
 
-from cluster_tests.conftest import (
-    STEP_NAMESPACE,
-    STEP_SERVICE_ACCOUNT,
-    docker,
-    run_step_pod,
-    step,
-)
+from cluster_tests.conftest import docker, run_step_pod, step
 from fixtures.platforms.kind import KindPlatform
+from kubekit.constants import PIPELINE_NAMESPACE, PIPELINE_SERVICE_ACCOUNT
 from model.data import load_test_digits
 from web_ui.predict_client import PredictClient
 
@@ -122,7 +117,7 @@ SHOULD_NOT = [  # more would be more than the steps need
 def as_step(run: KindPlatform) -> Iterator[k8s.AuthorizationV1Api]:
     """The authorization API as the step's service account (impersonated by the admin)."""
     api = run.api()
-    user = f"system:serviceaccount:{STEP_NAMESPACE}:{STEP_SERVICE_ACCOUNT}"
+    user = f"system:serviceaccount:{PIPELINE_NAMESPACE}:{PIPELINE_SERVICE_ACCOUNT}"
     api.set_default_header("Impersonate-User", user)
     try:
         yield k8s.AuthorizationV1Api(api)

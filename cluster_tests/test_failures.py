@@ -12,9 +12,9 @@ import pytest
 from kubernetes import client as k8s
 
 from fixtures.cluster import diagnostics, objects
-from fixtures.naming import run_labels
 from fixtures.platforms.kind import KindPlatform
-from fixtures.waits import until
+from kubekit.constants import run_labels
+from kubekit.wait import until
 from pipeline.deploy import rollout
 from pipeline.deploy.wait import wait_for_rollout
 

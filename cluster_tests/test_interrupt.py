@@ -14,7 +14,7 @@ from cluster_tests.conftest import ROOT, kind_clusters
 from fixtures.cluster import objects
 from fixtures.ledger import Ledger
 from fixtures.platforms.kind import KindPlatform
-from fixtures.waits import until
+from kubekit.wait import until
 
 
 def test_sigterm_mid_provision_still_tears_down(

@@ -10,8 +10,9 @@ from kubernetes import client as k8s
 
 from fixtures import janitor
 from fixtures.cluster import objects
-from fixtures.naming import new_run_id, run_labels
+from fixtures.naming import new_run_id
 from fixtures.platforms.kind import KindPlatform
+from kubekit.constants import run_labels
 
 
 @pytest.mark.last(1)  # it removes every labelled object on the cluster, the shared run's too

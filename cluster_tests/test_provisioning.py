@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from kubernetes import client as k8s
 
-from cluster_tests.conftest import STEP_NAMESPACE, docker
-from fixtures.naming import run_labels
+from cluster_tests.conftest import docker
 from fixtures.platforms.kind import KindPlatform
-from fixtures.waits import until
+from kubekit.constants import PIPELINE_NAMESPACE, run_labels
+from kubekit.wait import until
 
 
 def test_kind_load_put_the_project_image_on_the_node(run: KindPlatform, node: str) -> None:
@@ -30,7 +30,7 @@ def test_the_run_namespace_and_its_objects_carry_the_run_labels(run: KindPlatfor
             "mnist-e2e-deployer", run.namespace
         ).metadata.labels,
     }
-    for claim_namespace in (run.namespace, STEP_NAMESPACE):
+    for claim_namespace in (run.namespace, PIPELINE_NAMESPACE):
         claim = core.read_namespaced_persistent_volume_claim(run.pvc_name, claim_namespace)
         labelled[f"pvc {claim_namespace}"] = claim.metadata.labels
         labelled[f"pv of {claim_namespace}"] = core.read_persistent_volume(
@@ -49,13 +49,13 @@ def test_both_model_claims_bind_to_their_volumes(run: KindPlatform) -> None:
     def phases() -> dict[str, str]:
         return {
             ns: core.read_namespaced_persistent_volume_claim(run.pvc_name, ns).status.phase
-            for ns in (run.namespace, STEP_NAMESPACE)
+            for ns in (run.namespace, PIPELINE_NAMESPACE)
         }
 
     until("both model PVCs Bound", lambda: set(phases().values()) == {"Bound"}, timeout=60)
     volumes = {
         core.read_namespaced_persistent_volume_claim(run.pvc_name, ns).spec.volume_name
-        for ns in (run.namespace, STEP_NAMESPACE)
+        for ns in (run.namespace, PIPELINE_NAMESPACE)
     }
     assert len(volumes) == 2, f"each claim has its own PV: {volumes}"
     paths = {core.read_persistent_volume(v).spec.host_path.path for v in volumes}

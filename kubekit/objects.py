@@ -26,6 +26,7 @@ from kubekit.wait import Decision, watch_until
 
 Body = dict[str, Any]
 APPLY_CONTENT_TYPE: Final = "application/apply-patch+yaml"
+JSON_PATCH_CONTENT_TYPE: Final = "application/json-patch+json"
 
 
 class KubeObject:
@@ -121,6 +122,18 @@ class KubeObject:
             body=body,
             query=[("fieldManager", field_manager), ("force", "true")],
             content_type=APPLY_CONTENT_TYPE,
+            deadline=deadline,
+        )
+
+    def patch(self, operations: list[Body], *, deadline: float | None = None) -> Body:
+        """Apply JSON-patch *operations* (``kubectl patch --type=json``): for an edit that
+        apply cannot express, like removing a field another manager owns."""
+        return self._request(
+            "patch",
+            "PATCH",
+            self.path,
+            body=operations,
+            content_type=JSON_PATCH_CONTENT_TYPE,
             deadline=deadline,
         )
 

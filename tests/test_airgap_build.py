@@ -10,8 +10,8 @@ import pytest
 from ci.airgap import gobuild, node_image
 from ci.airgap.manifest import Manifest, ManifestMissing, load
 from ci.airgap.pins import GoModule
-from fixtures.cluster import airgap
 from fixtures.config import HarnessConfig, OptionError
+from fixtures.platforms import airgap
 from fixtures.platforms.base import PlatformUnavailable
 from pipeline.deploy import render
 

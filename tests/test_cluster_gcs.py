@@ -7,8 +7,9 @@ from google.api_core.iam import Policy
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
-from fixtures.cluster import gcs, retry
+from fixtures.cluster import gcs
 from fixtures.naming import bucket_name
+from kubekit.exceptions import Conflict
 
 RUN = "mnist-e2e-20261125t120000z-abcd"
 
@@ -78,5 +79,5 @@ def test_bucket_is_created_then_deleted_with_its_contents(emulated: storage.Clie
 def test_an_existing_bucket_is_never_adopted(emulated: storage.Client) -> None:
     run = "mnist-e2e-20261125t120000z-0dd5"  # its own bucket: the emulator lives per module
     gcs.create_bucket(emulated, run, "proj", "US-CENTRAL1")
-    with pytest.raises(retry.ActionFailed, match="not retryable"):
+    with pytest.raises(Conflict, match="not retryable"):
         gcs.create_bucket(emulated, run, "proj", "US-CENTRAL1")

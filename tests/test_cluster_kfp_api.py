@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from fixtures.cluster import kfp_api, retry
+from fixtures.cluster import kfp_api
 from fixtures.cluster.kfp_api import KfpApi, KfpEndpoint
+from kubekit.exceptions import ActionFailed, Forbidden, NotFound
 from pipeline.compile import compile_pipeline
 from tests.loopback_http import Request, serve
 
@@ -110,7 +111,7 @@ def test_create_experiment_is_marked_and_a_403_is_not_retried(stub) -> None:
     state.on("POST", "/apis/v2beta1/experiments", (403, {"error": "forbidden"}))
     api = KfpApi(host, attempts=3)
     try:
-        with pytest.raises(retry.ActionFailed, match="not retryable"):
+        with pytest.raises(Forbidden, match="not retryable"):
             api.create_experiment(RUN)
     finally:
         api.close()
@@ -119,12 +120,13 @@ def test_create_experiment_is_marked_and_a_403_is_not_retried(stub) -> None:
     assert kfp_api.marked_run_id(posts[0][2]["description"]) == RUN
 
 
-def test_not_found_is_recognised_through_the_wrapper(stub) -> None:
+def test_not_found_comes_out_typed(stub) -> None:
     _state, host = stub
     api = KfpApi(host, attempts=1)
     try:
-        with pytest.raises(retry.ActionFailed) as caught:
+        with pytest.raises(NotFound) as caught:
             api.get_run("gone")
     finally:
         api.close()
     assert kfp_api.is_not_found(caught.value)
+    assert isinstance(caught.value, ActionFailed) and "get KFP run gone" in str(caught.value)

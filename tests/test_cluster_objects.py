@@ -12,15 +12,13 @@ from typing import Any
 import pytest
 from kubernetes.client import ApiClient, Configuration
 
-from fixtures.cluster import kfp_install, objects, retry
-from fixtures.cluster.waits import Decision, WaitTimeout, watch_until
+from fixtures.cluster import kfp_install, objects
 from fixtures.ledger import Ledger
-from fixtures.naming import run_labels
-from fixtures.waits import WaitFailed
+from kubekit.constants import run_labels
+from kubekit.exceptions import ActionFailed
 from tests.fake_apiserver import (
     FakeApiServer,
     is_watch,
-    pod_json,
     pod_list,
     serving,
     status_body,
@@ -58,7 +56,7 @@ def test_a_live_namespace_of_that_name_is_never_adopted(tmp_path: Path) -> None:
         fake.route(
             "POST", NAMESPACES, (409, status_body(409, f'namespaces "{RUN}" already exists'))
         )
-        with pytest.raises(retry.ActionFailed, match="already exists"):
+        with pytest.raises(ActionFailed, match="already exists"):
             objects.create_namespace(
                 fake.client(), RUN, run_labels(RUN), ledger=ledger, context="c", kubeconfig=None
             )
@@ -138,53 +136,6 @@ def list_and_watch(routes: dict[str, tuple[dict, list[dict]]]) -> Iterator[ApiCl
             yield client
         finally:
             client.close()
-
-
-def test_watch_fails_fast_when_a_watched_pod_turns_fatal() -> None:
-    from kubernetes import client as k8s
-
-    from fixtures.cluster import classify
-
-    def decide(pods: list) -> Decision:
-        found = classify.run_pods_failure(pods, classify.datetime.now(classify.UTC))
-        return Decision(failed=found.message if found else None, status=f"{len(pods)} pods")
-
-    routes = {
-        PODS: (
-            pod_list([pod_json("train", "kubeflow", {}, "ContainerCreating")], "7"),
-            [{"type": "MODIFIED", "object": pod_json("train", "kubeflow", {}, "ImagePullBackOff")}],
-        )
-    }
-    started = time.monotonic()
-    with list_and_watch(routes) as api:
-        core = k8s.CoreV1Api(api)
-        with pytest.raises(WaitFailed, match="ImagePullBackOff"):
-            watch_until(
-                "pods",
-                core.list_namespaced_pod,
-                decide,
-                timeout=30,
-                list_kwargs={"namespace": "kubeflow"},
-            )
-    assert time.monotonic() - started < 10  # failed on the event, not at the deadline
-
-
-def test_watch_times_out_saying_what_it_saw_last() -> None:
-    from kubernetes import client as k8s
-
-    ticks = iter(range(0, 1000, 50))
-    with serving(FakeApiServer()) as fake:
-        fake.route("GET", PODS, (200, pod_list([], "1")))
-        core = k8s.CoreV1Api(fake.client())
-        with pytest.raises(WaitTimeout, match=r"timed out after .*last seen: still nothing"):
-            watch_until(
-                "pods",
-                core.list_namespaced_pod,
-                lambda pods: Decision(status="still nothing"),
-                timeout=60,
-                list_kwargs={"namespace": "kubeflow"},
-                clock=lambda: float(next(ticks)),
-            )
 
 
 def kfp_deployment(name: str, available: int, rv: str = "3") -> dict:

@@ -9,10 +9,10 @@ import pytest
 
 from fixtures.cluster import plan
 from fixtures.cluster.plan import Step, format_plan
-from fixtures.cluster.platform import ClusterRunFailed
 from fixtures.config import HarnessConfig
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
+from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.gke import GkePlatform
 from fixtures.platforms.kind import KindPlatform
 

@@ -14,10 +14,10 @@ import pytest
 from kubernetes.client import ApiClient, Configuration
 
 from fixtures.cluster.kfp_api import KfpApi
-from fixtures.cluster.platform import ClusterRunFailed
 from fixtures.config import HarnessConfig
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
+from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.kind import KindPlatform
 from tests.fake_apiserver import is_watch, pod_json, pod_list
 from tests.loopback_http import JsonLines, Request, serve

@@ -15,7 +15,8 @@ import pytest
 from fixtures.cluster import portforward
 from fixtures.cluster.portforward import Forward, Supervisor
 from fixtures.ports import free_port
-from fixtures.waits import NotReady, wait_until
+from kubekit.exceptions import NotReady
+from kubekit.wait import wait_until
 
 
 def wait_for(status_file: Path, predicate, timeout: float = 20.0) -> dict:

@@ -13,7 +13,7 @@ import pytest
 
 from fixtures.created.teardown_plan import leftovers
 from fixtures.ledger import Ledger
-from fixtures.waits import until
+from kubekit.wait import until
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

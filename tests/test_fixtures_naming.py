@@ -40,7 +40,9 @@ def test_foreign_names_have_no_start_time():
 
 
 def test_labels_carry_managed_by_and_run_id():
-    labels = naming.run_labels("mnist-e2e-20261124t030405z-ab12")
+    from kubekit.constants import run_labels
+
+    labels = run_labels("mnist-e2e-20261124t030405z-ab12")
     assert labels == {
         "app.kubernetes.io/managed-by": "mnist-e2e",
         "mnist-e2e/run-id": "mnist-e2e-20261124t030405z-ab12",

@@ -5,7 +5,7 @@ import psutil
 from fixtures import processes
 from fixtures.ledger import Ledger, Resource
 from fixtures.ports import free_port, is_port_free
-from fixtures.waits import until
+from kubekit.wait import until
 
 # A parent that starts a grandchild and ignores SIGTERM: stop() must still end both.
 STUBBORN = """

@@ -13,7 +13,8 @@ from kubernetes.client import V1Namespace, V1ObjectMeta, V1PersistentVolume, V1P
 
 from fixtures import janitor
 from fixtures.cluster.kfp_api import marker
-from fixtures.naming import gcs_labels, new_run_id, run_labels
+from fixtures.naming import gcs_labels, new_run_id
+from kubekit.constants import run_labels
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 TTL = timedelta(hours=6)

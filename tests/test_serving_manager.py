@@ -10,7 +10,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from fixtures.waits import until
+from kubekit.wait import until
 from serving.manager import AVAILABLE, END, LOADING, ModelManager
 from serving.status_errors import ServingError
 from serving.storage import LocalStore

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fixtures.waits import until
+from kubekit.wait import until
 from model.contract import IMAGE_PIXELS, NUM_CLASSES
 from serving.manager import ModelManager
 from serving.storage import LocalStore

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ci.airgap import cache, docker
-from fixtures.waits import until
+from kubekit.wait import until
 
 RUNTIME_NAME = "mnist-e2e-dropcaps"
 DAEMON_JSON = Path(os.environ.get("MNIST_E2E_DOCKER_DAEMON_JSON", "/etc/docker/daemon.json"))

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ci.airgap import docker, images
-from fixtures.waits import NotReady, wait_until
+from kubekit.exceptions import NotReady
+from kubekit.wait import wait_until
 
 HERE = Path(__file__).resolve().parent / "node"
 NODE_REPOSITORY = "mnist-e2e/kind-node"

@@ -11,10 +11,11 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
+from kubekit.constants import MANAGED_BY_LABEL, MANAGED_BY_VALUE, RUN_ID_LABEL
+
 Obj = dict[str, Any]
 
-MANAGED_BY: Final = ("app.kubernetes.io/managed-by", "mnist-e2e")
-RUN_ID_LABEL: Final = "mnist-e2e/run-id"
+MANAGED_BY: Final = (MANAGED_BY_LABEL, MANAGED_BY_VALUE)
 WORKLOAD_KINDS: Final = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
 ALLOWED_PROBES: Final = ("httpGet", "grpc", "exec")
 PROBE_KINDS: Final = ("readinessProbe", "livenessProbe", "startupProbe")

@@ -19,7 +19,8 @@ import grpc
 import pytest
 
 from fixtures.ports import free_port
-from fixtures.waits import NotReady, wait_until
+from kubekit.exceptions import NotReady
+from kubekit.wait import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 30.0

@@ -32,7 +32,8 @@ from ml_metadata.proto import metadata_store_pb2 as mlmd
 from ml_metadata.proto import metadata_store_service_pb2 as api
 
 from fixtures.ports import free_port
-from fixtures.waits import NotReady, wait_until
+from kubekit.exceptions import NotReady
+from kubekit.wait import wait_until
 from tests.metadata_server.kfp_flow import (
     create_execution,
     pipeline,

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from fixtures.waits import until
+from kubekit.wait import until
 
 pytest.importorskip(
     "ml_metadata", reason="needs the ml-metadata wheel (protobuf<5): run tox -e metadata-server"

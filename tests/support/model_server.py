@@ -26,7 +26,8 @@ import numpy as np
 import pytest
 
 from fixtures.ports import free_port
-from fixtures.waits import NotReady, wait_until
+from kubekit.exceptions import NotReady
+from kubekit.wait import wait_until
 from model.contract import SIGNATURE_NAME
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,6 +20,7 @@ from ci.airgap.manifest import Manifest
 from fixtures.cluster import commands, kindctl
 from fixtures.cluster.plan import Step
 from fixtures.config import HarnessConfig
+from fixtures.created import teardown_plan
 from fixtures.ledger import Ledger
 from fixtures.naming import new_run_id
 from fixtures.phases import PhaseClock
@@ -100,7 +101,7 @@ def cluster(built: Manifest) -> Iterator[KindPlatform]:
         step(platform, "kind cluster").run()
         yield platform
     finally:
-        KindPlatform.teardown_from_ledger(platform.config, platform.ledger)
+        teardown_plan.teardown(platform.ledger.resources())
 
 
 @pytest.fixture(scope="session")
@@ -113,12 +114,12 @@ def node(cluster: KindPlatform) -> str:
 def step_identity(cluster: KindPlatform) -> tuple[str, str]:
     """The namespace and service account a KFP step of this pipeline runs as, made the way
     KFP's manifests make them when KFP is not installed. Teardown: they go with the cluster."""
-    from fixtures.cluster import objects
+    from fixtures.created.kube_resources import KubeObject
 
     api = k8s.CoreV1Api(cluster.api())
     existing = {n.metadata.name for n in api.list_namespace().items}
     if PIPELINE_NAMESPACE not in existing:
-        objects.apply_objects(
+        KubeObject.apply_all(
             cluster.api(),
             [
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PIPELINE_NAMESPACE}},
@@ -156,7 +157,7 @@ def run(
             step(platform, title).run()
         yield platform
     finally:
-        KindPlatform.teardown_from_ledger(platform.config, platform.ledger)
+        teardown_plan.teardown(platform.ledger.resources())
 
 
 def run_step_pod(
@@ -166,7 +167,7 @@ def run_step_pod(
     in the step namespace, as its service account, as uid 10001, the model PVC at /mnt.
     Returns the pod's log; fails the test with the log when the pod fails. The pod is in
     the run's ledger, so the run's teardown deletes it."""
-    from fixtures.cluster import objects
+    from fixtures.created.kube_resources import KubeObject
     from kubekit.exceptions import NotReady
     from kubekit.wait import wait_until
 
@@ -205,7 +206,7 @@ def run_step_pod(
             ],
         },
     }
-    objects.apply_objects(
+    KubeObject.apply_all(
         platform.api(),
         [pod],
         ledger=platform.ledger,

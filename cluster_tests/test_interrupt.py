@@ -11,9 +11,10 @@ from pathlib import Path
 
 from ci.airgap.manifest import Manifest
 from cluster_tests.conftest import ROOT, kind_clusters
-from fixtures.cluster import objects
+from fixtures.created import teardown_plan
 from fixtures.ledger import Ledger
 from fixtures.platforms.kind import KindPlatform
+from kubekit import objects
 from kubekit.wait import until
 
 
@@ -53,10 +54,10 @@ def test_sigterm_mid_provision_still_tears_down(
             run.kill()
     namespace = next(r.name for r in ledger if r.kind == "namespace")
     assert run.returncode != 0, f"a cancelled run must not pass:\n{output[-3000:]}"
-    assert objects.namespace_phase(cluster.api(), namespace) is None, (
+    assert objects.Namespace(cluster.api(), namespace).phase() is None, (
         f"namespace {namespace} left:\n{output[-3000:]}"
     )
-    assert KindPlatform.leftovers_from_ledger(cluster.config, ledger) == []
+    assert teardown_plan.leftovers(ledger.resources()) == []
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["leftovers"] == [], summary
     assert cluster.cluster in kind_clusters(built), (

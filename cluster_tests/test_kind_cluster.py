@@ -9,6 +9,7 @@ from kubernetes import client as k8s
 
 from ci.airgap.manifest import Manifest
 from cluster_tests.conftest import docker, kind_clusters, new_platform, step
+from fixtures.created import teardown_plan
 from fixtures.platforms.kind import KindPlatform
 
 
@@ -56,7 +57,7 @@ def test_an_adopting_run_leaves_the_cluster_in_place(
         r.details["created"] for r in adopter.ledger.resources() if r.kind == "kind-cluster"
     ]
     assert recorded == [False]
-    lines = KindPlatform.teardown_from_ledger(adopter.config, adopter.ledger)
+    lines = teardown_plan.teardown(adopter.ledger.resources())
     assert cluster.cluster in kind_clusters(built), f"an adopted cluster was deleted: {lines}"
 
 
@@ -64,9 +65,9 @@ def test_an_adopting_run_leaves_the_cluster_in_place(
 def test_teardown_deletes_the_cluster_it_created(
     cluster: KindPlatform, built: Manifest, node: str
 ) -> None:
-    lines = KindPlatform.teardown_from_ledger(cluster.config, cluster.ledger)
+    lines = teardown_plan.teardown(cluster.ledger.resources())
     assert any(f"kind-cluster {cluster.cluster}: deleted" in line for line in lines), lines
     assert cluster.cluster not in kind_clusters(built)
     gone = subprocess.run(["docker", "inspect", node], capture_output=True, text=True)
     assert gone.returncode != 0, f"node container {node} is still there"
-    assert KindPlatform.leftovers_from_ledger(cluster.config, cluster.ledger) == []
+    assert teardown_plan.leftovers(cluster.ledger.resources()) == []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster import plan
+from fixtures.__main__ import main
 from fixtures.cluster.plan import Step, format_plan
 from fixtures.config import HarnessConfig
 from fixtures.ledger import Ledger
@@ -61,7 +61,7 @@ def test_kind_plan_cli_prints_every_step_and_creates_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no tool can run: planning needs none
-    assert plan.main(["--platform", "kind", "--artifacts-dir", str(tmp_path / "a")]) == 0
+    assert main(["plan", "--platform", "kind", "--artifacts-dir", str(tmp_path / "a")]) == 0
     # Each run gets a new run id; compare the steps with it masked.
     out = re.sub(r"mnist-e2e-\d{8}t\d{6}z-[0-9a-f]{4}", "<run>", capsys.readouterr().out)
     titles = [s.title.replace(RUN, "<run>") for s in platform(KindPlatform, tmp_path).steps()]
@@ -83,7 +83,7 @@ def test_kind_plan_cli_prints_every_step_and_creates_nothing(
 
 
 def test_gke_plan_says_which_options_a_real_run_needs(capsys: pytest.CaptureFixture[str]) -> None:
-    assert plan.main(["--platform", "gke"]) == 0
+    assert main(["plan", "--platform", "gke"]) == 0
     out = capsys.readouterr().out
     assert "uniform bucket-level access; public access prevention enforced" in out
     assert "NOTE: a real run would stop before step 1: --platform gke needs --kube-context" in out
@@ -91,7 +91,7 @@ def test_gke_plan_says_which_options_a_real_run_needs(capsys: pytest.CaptureFixt
 
 def test_plan_of_local_is_refused() -> None:
     with pytest.raises(SystemExit) as caught:
-        plan.main(["--platform", "local"])
+        main(["plan", "--platform", "local"])
     assert caught.value.code == 2
 
 

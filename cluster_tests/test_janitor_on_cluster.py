@@ -8,10 +8,11 @@ import time
 import pytest
 from kubernetes import client as k8s
 
-from fixtures import janitor
-from fixtures.cluster import objects
+from fixtures.__main__ import main
+from fixtures.created.kube_resources import KubeObject
 from fixtures.naming import new_run_id
 from fixtures.platforms.kind import KindPlatform
+from kubekit import objects
 from kubekit.constants import run_labels
 
 
@@ -45,7 +46,7 @@ def test_the_janitor_removes_labelled_objects_and_spares_an_unlabelled_decoy(
             "metadata": {"name": decoy, "labels": {"mnist-e2e/run-id": new_run_id()}},
         },
     ]
-    objects.apply_objects(
+    KubeObject.apply_all(
         cluster.api(),
         [*namespaces, volume],
         ledger=cluster.ledger,
@@ -53,16 +54,27 @@ def test_the_janitor_removes_labelled_objects_and_spares_an_unlabelled_decoy(
         kubeconfig=cluster.kubeconfig,
     )
     time.sleep(2)  # the TTL below is 1s: both namespaces must be older than it
-    status = janitor.main(
-        ["--platform", "kind", "--older-than", "1s", "--kube-context", cluster.context]
-    )
+    argv = [
+        "janitor",
+        "--platform",
+        "kind",
+        "--older-than",
+        "1s",
+        "--kube-context",
+        cluster.context,
+    ]
+    assert main([*argv, "--dry-run"]) == 0
+    dry = capsys.readouterr().out
+    assert f"would delete namespace {labelled}" in dry, dry
+    assert objects.Namespace(cluster.api(), labelled).phase() == "Active", "a dry run deleted"
+    status = main(argv)
     out = capsys.readouterr().out
     assert status == 0, out
     core = k8s.CoreV1Api(cluster.api())
-    phases = {name: objects.namespace_phase(cluster.api(), name) for name in (labelled, decoy)}
-    assert phases[labelled] in (None, "Terminating"), f"labelled namespace kept: {phases}; {out}"
+    phases = {name: objects.Namespace(cluster.api(), name).phase() for name in (labelled, decoy)}
+    assert phases[labelled] is None, f"labelled namespace kept: {phases}; {out}"
     assert phases[decoy] == "Active", f"the unlabelled decoy was touched: {phases}; {out}"
     assert (
         core.read_persistent_volume(volume["metadata"]["name"]).metadata.deletion_timestamp is None
     )
-    assert f"namespace {decoy}" not in out, out
+    assert f"namespace {decoy}" not in out + dry, out

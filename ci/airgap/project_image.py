@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ci.airgap import docker, images
-from fixtures.cluster.images import image_for_checkout
+from fixtures.cluster.docker_images import image_for_checkout
 
 # docker import --change lines for the Python base: Debian marks its Python as
 # system-managed (PEP 668); the image is a container, pip may install into it.

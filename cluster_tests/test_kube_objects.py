@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.cluster import kfp_install
-from fixtures.created.clients import Clients
+from fixtures.cluster.clients import Clients
 from fixtures.created.kube_resources import KubeObject, Namespace
 from fixtures.ledger import Ledger
 from fixtures.platforms.kind import KindPlatform

@@ -157,10 +157,36 @@ def describe(exc: BaseException) -> str:
     return f"HTTP {status}: {message}" + (f" ({hint})" if hint else "")
 
 
+def is_connection_error(exc: BaseException) -> bool:
+    """Refused, reset, aborted: also when urllib3's MaxRetryError wraps it."""
+    import requests.exceptions
+    import urllib3.exceptions
+
+    kinds = (
+        ConnectionError
+        | urllib3.exceptions.ProtocolError
+        | urllib3.exceptions.NewConnectionError
+        | requests.exceptions.ConnectionError
+    )
+    return isinstance(exc, kinds) or isinstance(getattr(exc, "reason", None), kinds)
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """A request that got no answer in time."""
+    import requests.exceptions
+    import urllib3.exceptions
+
+    kinds = TimeoutError | urllib3.exceptions.TimeoutError | requests.exceptions.Timeout
+    return isinstance(exc, kinds) or isinstance(getattr(exc, "reason", None), kinds)
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """No answer at all (connection failed or timed out)."""
+    return is_connection_error(exc) or is_timeout(exc)
+
+
 def typed(exc: BaseException, message: str, *, description: str, attempts: int) -> ActionFailed:
     """*exc* as the project's typed error carrying *message* (raise it ``from exc``)."""
-    from kubekit.transient import is_unreachable
-
     status = http_status(exc)
     if isinstance(exc, ApiError) or status is not None:
         cls = api_error_class(status or getattr(exc, "status", 0))

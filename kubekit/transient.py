@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from kubekit.exceptions import error_text, http_status
+from kubekit.exceptions import error_text, http_status, is_connection_error, is_timeout
 
 
 @dataclass(frozen=True)
@@ -31,34 +31,6 @@ def _status_in(*codes: int) -> Callable[[BaseException], bool]:
 def _text_matches(pattern: str) -> Callable[[BaseException], bool]:
     compiled = re.compile(pattern, re.IGNORECASE)
     return lambda exc: bool(compiled.search(error_text(exc)))
-
-
-def is_connection_error(exc: BaseException) -> bool:
-    """Refused, reset, aborted: also when urllib3's MaxRetryError wraps it."""
-    import requests.exceptions
-    import urllib3.exceptions
-
-    kinds = (
-        ConnectionError
-        | urllib3.exceptions.ProtocolError
-        | urllib3.exceptions.NewConnectionError
-        | requests.exceptions.ConnectionError
-    )
-    return isinstance(exc, kinds) or isinstance(getattr(exc, "reason", None), kinds)
-
-
-def is_timeout(exc: BaseException) -> bool:
-    """A request that got no answer in time."""
-    import requests.exceptions
-    import urllib3.exceptions
-
-    kinds = TimeoutError | urllib3.exceptions.TimeoutError | requests.exceptions.Timeout
-    return isinstance(exc, kinds) or isinstance(getattr(exc, "reason", None), kinds)
-
-
-def is_unreachable(exc: BaseException) -> bool:
-    """No answer at all (connection failed or timed out)."""
-    return is_connection_error(exc) or is_timeout(exc)
 
 
 def _deleting_conflict(exc: BaseException) -> bool:

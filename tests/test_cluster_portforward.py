@@ -36,7 +36,7 @@ def test_kubectl_forward_binds_loopback_only() -> None:
     assert argv[argv.index("--address") + 1] == "127.0.0.1"
     assert argv[-2:] == ["svc/web-ui", "4321:80"]
     supervisor = portforward.supervisor_argv(forward, 4321, Path("/s.json"))
-    assert supervisor[1:3] == ["-m", "fixtures.cluster.portforward"]
+    assert supervisor[1:4] == ["-m", "fixtures", "port-forward"]
     assert supervisor[supervisor.index("--") + 1 :] == argv
 
 

@@ -4,7 +4,7 @@ process (the real API calls are the cluster tier's, cluster_tests/test_kube_obje
 from __future__ import annotations
 
 from fixtures.created.kube_resources import KubeObject, Namespace
-from fixtures.created.resource_kind import kind_of
+from fixtures.created.registry import kind_of
 from fixtures.ledger import Resource
 from pipeline.deploy import render
 

@@ -9,7 +9,8 @@ import pytest
 
 from fixtures.created import teardown_plan
 from fixtures.created.kfp_resources import FINAL_STATES
-from fixtures.created.resource_kind import RANKS, ResourceKind, kind_of
+from fixtures.created.registry import KINDS, kind_of
+from fixtures.created.resource_kind import RANKS, ResourceKind
 from fixtures.ledger import Ledger, Resource
 
 NS = "mnist-e2e-20261125t120000z-abcd"
@@ -141,10 +142,7 @@ def test_an_emulator_bucket_goes_with_the_emulator_process() -> None:
 
 
 def test_every_kind_has_a_rank_and_a_class() -> None:
-    from fixtures.created import resource_kind
-
-    kind_of(Resource("namespace", "n", {}))  # registers the kinds
-    registered = resource_kind.ResourceKind._registry
+    registered = KINDS
     assert set(registered) == {
         "process",
         "tempdir",

@@ -72,9 +72,9 @@ def test_applied_objects_are_recorded_with_what_deletes_them(tmp_path: Path) -> 
     rbac = render.rbac_objects("kind", namespace=RUN, run_id=RUN)
     with serving(FakeApiServer()) as fake:
         for obj in rbac:
-            from pipeline.deploy.apply import resource_path
+            from kubekit import objects as kinds  # pipeline.deploy.apply is gone (deploy-kit)
 
-            fake.route("PATCH", resource_path(obj), (200, obj))
+            fake.route("PATCH", kinds.of(None, obj).path, (200, obj))
         names = objects.apply_objects(
             fake.client(), rbac, ledger=ledger, context="c", kubeconfig="/k"
         )

@@ -119,19 +119,34 @@ def test_apply_then_reapply_converges(run: KindPlatform, namespace: str) -> None
 
 
 def test_an_image_not_on_the_node_fails_the_rollout_fast(run: KindPlatform, namespace: str) -> None:
-    apply(run, *web_ui_bodies(run, namespace, ABSENT_IMAGE))
+    # imagePullPolicy Never, as the air-gapped cluster's pods run: the kubelet may not pull.
+    apply(run, deployment_body(namespace, "absent-image", run.run_id, {"image": ABSENT_IMAGE}))
     started = time.monotonic()
     with pytest.raises(RolloutFailed) as failure:
-        wait_for_rollout(run.api(), namespace, "web-ui", timeout=300)
+        wait_for_rollout(run.api(), namespace, "absent-image", timeout=300)
     elapsed = time.monotonic() - started
     assert not isinstance(failure.value, RolloutTimeout)
     assert failure.value.status.reason == "ErrImageNeverPull", failure.value
     message = str(failure.value)
     assert message.startswith(
-        f"rollout failed (ErrImageNeverPull): 'roll out Deployment {namespace}/web-ui' failed"
+        "rollout failed (ErrImageNeverPull):"
+        f" 'roll out Deployment {namespace}/absent-image' failed after"
     ), message
     assert ABSENT_IMAGE in message and "kind load" in message, message
     assert elapsed < 90, f"took {elapsed:.0f}s of its 300s: not fast"
+
+
+def test_a_pull_the_air_gap_refuses_fails_the_rollout_fast(
+    run: KindPlatform, namespace: str
+) -> None:
+    # The web UI's own manifest (IfNotPresent): the image is on no node and no registry answers.
+    apply(run, *web_ui_bodies(run, namespace, ABSENT_IMAGE))
+    started = time.monotonic()
+    with pytest.raises(RolloutFailed) as failure:
+        wait_for_rollout(run.api(), namespace, "web-ui", timeout=300)
+    assert failure.value.status.reason in ("ErrImagePull", "ImagePullBackOff"), failure.value
+    assert ABSENT_IMAGE in str(failure.value), failure.value
+    assert time.monotonic() - started < 120
 
 
 def test_a_container_that_exits_fails_the_rollout_with_its_last_log_line(

@@ -164,6 +164,9 @@ def test_a_container_that_exits_fails_the_rollout_with_its_last_log_line(
                     "python", "-c", f"print({CRASH_LINE!r}, flush=True); raise SystemExit(3)"
                 ],
                 "terminationMessagePolicy": "FallbackToLogsOnError",  # as the manifests set it
+                # as the manifests do: Ready only once a probe passed, so a container that
+                # exits at once is never counted available (it would "complete" the rollout)
+                "readinessProbe": {"exec": {"command": ["true"]}, "initialDelaySeconds": 5},
             },
         ),
     )  # fmt: skip

@@ -68,7 +68,9 @@ RUN mkdir -p /gcs /minio /s3 \
     && chown 10001:10001 /gcs /minio /s3
 
 # The code, owned by root and read-only to the user: the programs cannot rewrite themselves.
-# manifests/ ships because the deploy steps apply manifests/rendered/ (there is no kubectl).
+# manifests/ ships because the deploy steps apply manifests/rendered/ (there is no kubectl);
+# kubekit/ is the Kubernetes toolkit the deploy steps talk to the API server through.
+COPY kubekit/ kubekit/
 COPY model/ model/
 COPY pipeline/ pipeline/
 COPY serving/ serving/

@@ -3,7 +3,6 @@ on the node, a container that exits, a pod no node can take."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from fixtures.platforms.kind import KindPlatform
 from kubekit.constants import run_labels
 from kubekit.wait import until
 from pipeline.deploy import rollout
-from pipeline.deploy.wait import wait_for_rollout
+from pipeline.deploy.rollout_watch import RolloutFailed, RolloutTimeout, wait_for_rollout
 
 CRASH_LINE = "mnist-e2e crash probe: the last thing it said"
 
@@ -84,9 +83,11 @@ def broken(run: KindPlatform) -> dict[str, str]:
 
 
 def _rollout(run: KindPlatform, name: str, seconds: float = 180) -> rollout.RolloutStatus:
-    return wait_for_rollout(
-        run.api(), run.namespace, name, time.monotonic() + seconds, log=lambda _: None
-    )
+    """The rollout's final status, failed or not (the wait raises with it on failure)."""
+    try:
+        return wait_for_rollout(run.api(), run.namespace, name, timeout=seconds)
+    except (RolloutFailed, RolloutTimeout) as exc:
+        return exc.status
 
 
 def test_an_image_not_on_the_node_fails_the_rollout_naming_it(

@@ -23,6 +23,7 @@ CMD ["python", "-m", "web_ui"]
 FROM base
 COPY requirements/image.txt /tmp/r.txt
 RUN pip install --no-cache-dir --no-deps -r /tmp/r.txt
+COPY kubekit/ kubekit/
 COPY model/ model/
 COPY pipeline/ pipeline/
 COPY serving/ serving/
@@ -33,8 +34,8 @@ USER 10001:10001
 CMD ["python", "-m", "web_ui"]
 """.format(digest="0" * 64)
 IGNORE = (
-    "*\n!requirements/image.txt\n!requirements/web-ui.txt\n!model/\n!pipeline/\n!serving/\n"
-    "!tf_serving_api/\n!web_ui/\n!manifests/\n"
+    "*\n!requirements/image.txt\n!requirements/web-ui.txt\n!kubekit/\n!model/\n!pipeline/\n"
+    "!serving/\n!tf_serving_api/\n!web_ui/\n!manifests/\n"
 )
 WEB_UI_STAGE = GOOD[GOOD.index("FROM base AS web-ui") : GOOD.index("FROM base\n")]
 

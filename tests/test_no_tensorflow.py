@@ -1,5 +1,6 @@
 """What runs beside the trainer imports no TensorFlow: the web UI, the e2e test process, the deploy
-steps, the benchmark clients, and the model server's request path.
+steps (and kubekit, their Kubernetes toolkit), the benchmark clients, and the model server's
+request path.
 
 On the local platform these processes start while the trainer starts; each TensorFlow import
 is seconds of CPU taken from it on a small machine. They need only TF Serving's protos, which
@@ -37,6 +38,7 @@ e2e.test_predictions._request(np.zeros((2, 784), np.float32))
 e2e.test_predictions._request(np.array([["not a digit"]]))
 """,
     "deploy steps": """
+import kubekit.client, kubekit.objects, kubekit.retry, kubekit.wait
 import pipeline.deploy.__main__, pipeline.deploy.steps
 from pipeline.deploy import probe
 probe.predict_request().SerializeToString()
@@ -59,7 +61,15 @@ tensors.output_proto(np.zeros((1, 10), np.float32))
 # gRPC numbers are compared with; the fixed test model is in tests/support/, not shipped).
 CHECKED_FILES = sorted(
     path
-    for folder in ("web_ui", "e2e", "fixtures", "pipeline/deploy", "tf_serving_api", "benchmarks")
+    for folder in (
+        "web_ui",
+        "e2e",
+        "fixtures",
+        "kubekit",
+        "pipeline/deploy",
+        "tf_serving_api",
+        "benchmarks",
+    )
     for path in (ROOT / folder).rglob("*.py")
     if "_generated" not in path.parts
     and path.relative_to(ROOT).as_posix()

@@ -1,15 +1,19 @@
 """The readiness calls, for real: gRPC Predict against a PredictionService on a socket, and
 HTTP GET against a server on a socket."""
 
+import logging
 from concurrent import futures
 
 import grpc
 import pytest
 
+from kubekit.exceptions import WaitTimeout
 from model.contract import IMAGE_PIXELS, INPUT_KEY, MODEL_NAME, SIGNATURE_NAME
 from pipeline.deploy import probe
-from pipeline.deploy.retry import DeployError
-from tests.loopback_http import serve
+from pipeline.deploy.errors import DeployError
+from tests.support.loopback_http import serve
+
+WAIT_LOG = "mnist_e2e.kube"  # kubekit's wait logs each new status there
 
 
 def no_sleep(_seconds):
@@ -71,22 +75,25 @@ def test_predict_sends_one_zero_image_under_the_contract(prediction_server):
     assert list(tensor.float_val) == [0.0] * IMAGE_PIXELS
 
 
-def test_not_serving_yet_is_retried(prediction_server):
-    target, script, _ = prediction_server
+def test_not_serving_yet_is_retried(prediction_server, caplog):
+    target, script, received = prediction_server
     script.extend([grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE, "ok"])
-    logs = []
-    version = probe.wait_for_prediction(target, deadline=1e12, log=logs.append, sleep=no_sleep)
+    with caplog.at_level(logging.INFO, logger=WAIT_LOG):
+        version = probe.wait_for_prediction(target, timeout=60, sleep=no_sleep)
     assert version == 7
+    assert len(received) == 3
+    logs = [r.getMessage() for r in caplog.records]
     assert len(logs) == 2
-    assert "NOT_FOUND (the model is not loaded yet)" in logs[0]
+    assert f"'predict on {target}'" in logs[0]
+    assert "NOT_FOUND: scripted NOT_FOUND (the model is not loaded yet)" in logs[0]
     assert "UNAVAILABLE" in logs[1]
 
 
 def test_invalid_argument_is_fatal_at_once(prediction_server):
     target, script, received = prediction_server
     script.append(grpc.StatusCode.INVALID_ARGUMENT)
-    with pytest.raises(DeployError, match="INVALID_ARGUMENT"):
-        probe.wait_for_prediction(target, deadline=1e12, log=print, sleep=no_sleep)
+    with pytest.raises(DeployError, match=f"'predict on {target}' failed: INVALID_ARGUMENT"):
+        probe.wait_for_prediction(target, timeout=60, sleep=no_sleep)
     assert len(received) == 1
 
 
@@ -103,10 +110,8 @@ def test_answers_off_contract_are_fatal(prediction_server, behaviour, message):
 
 def test_nothing_listening_gives_up_at_the_deadline():
     clock = iter(range(100)).__next__
-    with pytest.raises(DeployError, match=r"unsuccessful after \d+ attempts .*UNAVAILABLE"):
-        probe.wait_for_prediction(
-            "127.0.0.1:1", deadline=6, log=lambda _m: None, clock=clock, sleep=no_sleep
-        )
+    with pytest.raises(WaitTimeout, match=r"'predict on 127.0.0.1:1' timed out .*UNAVAILABLE"):
+        probe.wait_for_prediction("127.0.0.1:1", timeout=6, clock=clock, sleep=no_sleep)
 
 
 # -- HTTP ------------------------------------------------------------------------------------
@@ -114,42 +119,42 @@ def test_nothing_listening_gives_up_at_the_deadline():
 
 @pytest.fixture
 def http_server():
-    """A real HTTP server on loopback answering with a script of status codes (the last repeats)."""
-    script = []
+    """A real HTTP server on loopback answering with a script of status codes (the last
+    repeats); it counts the requests it answered."""
+    script, answered = [], []
 
     def answer(_request):
+        answered.append(1)
         return (script.pop(0) if len(script) > 1 else script[0]), b"ok"
 
     with serve(answer) as url:
-        yield url, script
+        yield url, script, answered
 
 
-def test_ready_after_503s(http_server):
-    url, script = http_server
-    script.extend([503, 503, 200])
-    logs = []
-    probe.wait_for_http(f"{url}/readyz", deadline=1e12, log=logs.append, sleep=no_sleep)
+def test_ready_after_503s(http_server, caplog):
+    url, script, answered = http_server
+    script.extend([503, 502, 200])
+    with caplog.at_level(logging.INFO, logger=WAIT_LOG):
+        probe.wait_for_http(f"{url}/readyz", timeout=60, sleep=no_sleep)
+    assert len(answered) == 3
+    logs = [r.getMessage() for r in caplog.records]
     assert len(logs) == 2
-    assert "HTTP 503" in logs[0]
+    assert f"'GET {url}/readyz': HTTP 503" in logs[0]
+    assert "HTTP 502" in logs[1]
 
 
 def test_a_404_is_fatal(http_server):
-    url, script = http_server
+    url, script, answered = http_server
     script.append(404)
     with pytest.raises(DeployError, match="answered 404; expected 200"):
-        probe.wait_for_http(f"{url}/readyz", deadline=1e12, sleep=no_sleep)
+        probe.wait_for_http(f"{url}/readyz", timeout=60, sleep=no_sleep)
+    assert len(answered) == 1
 
 
 def test_refused_connections_give_up_at_the_deadline():
     clock = iter(range(100)).__next__
-    with pytest.raises(DeployError, match="unsuccessful after"):
-        probe.wait_for_http(
-            "http://127.0.0.1:1/readyz",
-            deadline=5,
-            log=lambda _m: None,
-            clock=clock,
-            sleep=no_sleep,
-        )
+    with pytest.raises(WaitTimeout, match=r"'GET http://127.0.0.1:1/readyz' timed out .*refused"):
+        probe.wait_for_http("http://127.0.0.1:1/readyz", timeout=5, clock=clock, sleep=no_sleep)
 
 
 def test_only_http_urls():

@@ -1,150 +1,33 @@
 """Rollout decisions on real kubernetes API objects: complete, progressing, failed and why."""
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from kubernetes.client import (
-    ApiClient,
-    CoreV1Event,
-    V1Container,
-    V1ContainerState,
-    V1ContainerStateRunning,
-    V1ContainerStateTerminated,
-    V1ContainerStateWaiting,
-    V1ContainerStatus,
-    V1Deployment,
-    V1DeploymentCondition,
-    V1DeploymentSpec,
-    V1DeploymentStatus,
-    V1LabelSelector,
-    V1ObjectMeta,
-    V1ObjectReference,
-    V1OwnerReference,
-    V1Pod,
-    V1PodCondition,
-    V1PodSpec,
-    V1PodStatus,
-    V1PodTemplateSpec,
-    V1ReplicaSet,
-)
+from kubernetes.client import V1ContainerStateTerminated, V1DeploymentCondition, V1ObjectMeta, V1Pod
 
 from pipeline.deploy.rollout import (
-    REVISION_ANNOTATION,
     UNSCHEDULABLE_GRACE,
+    RolloutStatus,
     State,
     current_pods,
     rollout_status,
     summarize,
+    timed_out,
     warnings_for,
 )
-
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-LABELS = {"app.kubernetes.io/name": "tf-serving"}
-
-
-def deployment(
-    *,
-    generation=2,
-    observed=2,
-    replicas=1,
-    updated=1,
-    total=1,
-    available=1,
-    revision="2",
-    conditions=(),
-):
-    return V1Deployment(
-        metadata=V1ObjectMeta(
-            name="tf-serving",
-            namespace="run-ns",
-            uid="dep-uid",
-            generation=generation,
-            annotations={REVISION_ANNOTATION: revision},
-        ),
-        spec=V1DeploymentSpec(
-            replicas=replicas,
-            progress_deadline_seconds=300,
-            selector=V1LabelSelector(match_labels=LABELS),
-            template=V1PodTemplateSpec(
-                metadata=V1ObjectMeta(labels=LABELS),
-                spec=V1PodSpec(containers=[V1Container(name="tf-serving", image="tf:1")]),
-            ),
-        ),
-        status=V1DeploymentStatus(
-            observed_generation=observed,
-            replicas=total,
-            updated_replicas=updated,
-            available_replicas=available,
-            conditions=list(conditions),
-        ),
-    )
-
-
-def replica_set(revision, uid):
-    return V1ReplicaSet(
-        metadata=V1ObjectMeta(
-            name=f"tf-serving-{uid}",
-            namespace="run-ns",
-            uid=uid,
-            annotations={REVISION_ANNOTATION: revision},
-            owner_references=[
-                V1OwnerReference(
-                    api_version="apps/v1",
-                    kind="Deployment",
-                    name="tf-serving",
-                    uid="dep-uid",
-                    controller=True,
-                )
-            ],
-        )
-    )
-
-
-RS_OLD = replica_set("1", "rs-old")
-RS_NEW = replica_set("2", "rs-new")
-
-
-def pod(name, *, owner="rs-new", phase="Pending", containers=(), conditions=(), deleting=False):
-    return V1Pod(
-        metadata=V1ObjectMeta(
-            name=name,
-            namespace="run-ns",
-            labels=LABELS,
-            deletion_timestamp=NOW if deleting else None,
-            owner_references=[
-                V1OwnerReference(
-                    api_version="apps/v1", kind="ReplicaSet", name=owner, uid=owner, controller=True
-                )
-            ],
-        ),
-        status=V1PodStatus(
-            phase=phase, container_statuses=list(containers), conditions=list(conditions)
-        ),
-    )
-
-
-def waiting(reason, message="", restarts=0, last_exit=None):
-    return V1ContainerStatus(
-        name="tf-serving",
-        image="tf:1",
-        image_id="",
-        ready=False,
-        restart_count=restarts,
-        state=V1ContainerState(waiting=V1ContainerStateWaiting(reason=reason, message=message)),
-        last_state=V1ContainerState(terminated=last_exit) if last_exit else None,
-    )
-
-
-def running(ready=True):
-    return V1ContainerStatus(
-        name="tf-serving",
-        image="tf:1",
-        image_id="",
-        ready=ready,
-        restart_count=0,
-        state=V1ContainerState(running=V1ContainerStateRunning(started_at=NOW)),
-    )
+from pipeline.deploy.rollout_watch import decision
+from tests.kube_objects import (
+    NOW,
+    RS_NEW,
+    RS_OLD,
+    deployment,
+    event,
+    from_api_json,
+    pod,
+    running,
+    unschedulable,
+    waiting,
+)
 
 
 def test_available_rollout_is_complete():
@@ -215,6 +98,18 @@ def test_crash_loop_reports_last_exit():
     assert "3 restarts" in status.message
 
 
+def test_crash_loop_quotes_the_last_log_line_the_kubelet_kept():
+    # terminationMessagePolicy FallbackToLogsOnError: the log's tail is the termination message.
+    exit_info = V1ContainerStateTerminated(
+        exit_code=3, reason="Error", message="loading model\nValueError: no servable at /mnt\n\n"
+    )
+    broken = pod("p", containers=[waiting("CrashLoopBackOff", restarts=2, last_exit=exit_info)])
+    status = rollout_status(deployment(available=0), [RS_NEW], [broken], NOW)
+    assert status.reason == "CrashLoopBackOff"
+    assert "its last log line: ValueError: no servable at /mnt" in status.message
+    assert "loading model" not in status.message
+
+
 def test_failure_in_an_old_revision_is_not_this_rollouts():
     old_broken = pod("old", owner="rs-old", containers=[waiting("ImagePullBackOff")])
     new_fine = pod("new", phase="Running", containers=[running(ready=False)])
@@ -249,16 +144,6 @@ def test_progress_deadline_exceeded_fails():
     assert "running, not ready" in status.message
 
 
-def unschedulable(since):
-    return V1PodCondition(
-        type="PodScheduled",
-        status="False",
-        reason="Unschedulable",
-        message="0/1 nodes are available: 1 Insufficient memory.",
-        last_transition_time=since,
-    )
-
-
 def test_unschedulable_is_fatal_only_after_the_grace_period():
     fresh = pod("p", conditions=[unschedulable(NOW - timedelta(seconds=10))])
     status = rollout_status(deployment(available=0), [RS_NEW], [fresh], NOW)
@@ -291,12 +176,6 @@ def test_init_container_failures_count():
 
 def test_objects_deserialized_from_api_json():
     # The shape the API server really sends, through the client's own deserializer.
-    client = ApiClient()
-
-    class Response:
-        def __init__(self, obj):
-            self.data = json.dumps(obj)
-
     pod_json = {
         "metadata": {
             "name": "tf-serving-7d9-x",
@@ -330,7 +209,7 @@ def test_objects_deserialized_from_api_json():
             ],
         },
     }
-    parsed = client.deserialize(Response(pod_json), "V1Pod")
+    parsed = from_api_json(pod_json, "V1Pod")
     status = rollout_status(deployment(available=0), [RS_NEW], [parsed], NOW)
     assert status.reason == "ErrImagePull"
     assert "pull access denied" in status.message
@@ -347,17 +226,6 @@ def test_summary_lists_waiting_reasons_and_restarts():
     assert "pod b: no status yet" in text
 
 
-def event(kind, pod_name, reason, at):
-    return CoreV1Event(
-        metadata=V1ObjectMeta(name=f"{pod_name}.{reason}"),
-        involved_object=V1ObjectReference(kind="Pod", name=pod_name),
-        type=kind,
-        reason=reason,
-        message=f"{reason} happened",
-        last_timestamp=at,
-    )
-
-
 def test_warnings_are_the_newest_about_these_pods():
     events = [
         event("Warning", "p", "FailedMount", NOW - timedelta(seconds=60)),
@@ -371,3 +239,44 @@ def test_warnings_are_the_newest_about_these_pods():
     assert (
         warnings_for(events, [pod("p")], limit=1) == "FailedScheduling: FailedScheduling happened"
     )
+
+
+# -- what the wait does with a status (pipeline.deploy.rollout_watch) -------------------------
+
+
+def test_a_complete_rollout_ends_the_wait():
+    status = rollout_status(
+        deployment(), [RS_NEW], [pod("p", phase="Running", containers=[running()])], NOW
+    )
+    assert decision(status).done
+    assert decision(status).failed is None
+
+
+def test_a_failed_rollout_stops_the_wait_with_its_message():
+    broken = pod("p", containers=[waiting("ErrImageNeverPull", "image not present")])
+    status = rollout_status(deployment(available=0), [RS_NEW], [broken], NOW)
+    found = decision(status)
+    assert not found.done
+    assert found.failed == status.message
+    assert "ErrImageNeverPull" in found.failed and "kind load" in found.failed
+
+
+def test_a_progressing_rollout_waits_saying_where_it_is():
+    status = rollout_status(deployment(available=0), [RS_NEW], [], NOW)
+    found = decision(status)
+    assert (found.done, found.failed) == (False, None)
+    assert found.status == status.message
+    assert "0 of 1 updated replicas available" in found.status
+
+
+def test_a_timeout_says_the_last_status_and_the_pods_warnings():
+    last = RolloutStatus(State.PROGRESSING, "Progressing", "Deployment run-ns/x: 0 of 1 available")
+    status = timed_out(last, "FailedMount: hostPath type check failed")
+    assert (status.state, status.reason) == (State.FAILED, "Timeout")
+    assert status.message == (
+        "Deployment run-ns/x: 0 of 1 available; still not ready at the deadline;"
+        " warnings: FailedMount: hostPath type check failed"
+    )
+    waited = "'roll out Deployment run-ns/x' timed out after 30.0s (timeout 30s); last seen: …"
+    assert timed_out(last, "", waited).message == waited
+    assert timed_out(None, "").message == "no status read"

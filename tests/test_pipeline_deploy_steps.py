@@ -1,46 +1,23 @@
-"""The deploy steps end to end against a scripted API server: what they apply, how they
-wait, and how their failures read."""
+"""The deploy steps' parts that need no API server: the export check, values refused before
+anything is applied, and how a failure reads. What they do against a cluster is tested there
+(cluster_tests/test_deploy_rollout.py, test_deploy_steps.py)."""
 
 import pytest
 
-from pipeline.deploy import render, retry, steps
-from tests.fake_apiserver import (
-    FakeApiServer,
-    deployment_json,
-    pod_json,
-    pod_list,
-    replica_set_list,
-    serving,
-    status_body,
-)
+from kubekit.exceptions import Forbidden, NotFound, WaitTimeout
+from pipeline.deploy import errors, render, steps
 
 NS = "mnist-e2e-20261124t120000z-beef"
-UI_LABELS = {"app.kubernetes.io/name": "web-ui"}
-SERVING_LABELS = {"app.kubernetes.io/name": "tf-serving"}
 
 
-def script_rollout(fake, name, labels, waiting=None):
-    """Answer apply PATCHes with the body, and reads with a Deployment in the given state."""
-    apps = f"/apis/apps/v1/namespaces/{NS}"
-    fake.routes[("PATCH", f"{apps}/deployments/{name}")] = lambda r: (200, r.body)
-    fake.routes[("PATCH", f"/api/v1/namespaces/{NS}/services/{name}")] = lambda r: (200, r.body)
-    fake.routes[("PATCH", f"/api/v1/namespaces/{NS}/serviceaccounts/{name}")] = lambda r: (
-        200,
-        r.body,
-    )
-    available = 0 if waiting else 1
-    fake.route(
-        "GET", f"{apps}/deployments/{name}", (200, deployment_json(name, NS, available, labels))
-    )
-    fake.route("GET", f"{apps}/replicasets", (200, replica_set_list(name, NS)))
-    fake.route(
-        "GET",
-        f"/api/v1/namespaces/{NS}/pods",
-        (200, pod_list([pod_json(name, NS, labels, waiting)])),
-    )
+class NoClient:
+    """An ApiClient stand-in that fails the test if anything reaches the API."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the step used the API ({name}) before checking its values")
 
 
-def web_ui_settings(fake, **overrides):
+def web_ui_settings(**overrides):
     values = {
         "overlay": "kind",
         "namespace": NS,
@@ -48,52 +25,32 @@ def web_ui_settings(fake, **overrides):
         "image": "mnist-e2e:0123abc",
         "model_server": f"tf-serving.{NS}.svc:9000",
         "timeout_seconds": 30,
-        "probe_url": fake.url,
     }
     return steps.WebUiSettings(**{**values, **overrides})
 
 
-def test_web_ui_step_applies_waits_and_asks_readyz():
-    with serving(FakeApiServer()) as fake:
-        script_rollout(fake, "web-ui", UI_LABELS)
-        fake.route("GET", "/readyz", (200, {"ready": True}))
-        url = steps.web_ui(web_ui_settings(fake), fake.client(), log=lambda _m: None)
-    assert url == f"http://web-ui.{NS}.svc:80"
-    applied = [r for r in fake.requests if r.method == "PATCH"]
-    assert [r.path.rsplit("/", 2)[-2] for r in applied] == ["services", "deployments"]
-    deployment = applied[1].body
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["image"] == "mnist-e2e:0123abc"
-    assert {
-        "name": "MNIST_UI_MODEL_SERVERS",
-        "value": f"default=tf-serving.{NS}.svc:9000",
-    } in container["env"]
-    assert deployment["metadata"]["labels"][render.RUN_ID_LABEL] == NS
-    assert len(fake.seen("GET", "/readyz")) == 1
-
-
-def test_web_ui_rollout_failure_names_the_cause():
-    with serving(FakeApiServer()) as fake:
-        script_rollout(fake, "web-ui", UI_LABELS, waiting="ImagePullBackOff")
-        with pytest.raises(steps.RolloutFailed) as failure:
-            steps.web_ui(web_ui_settings(fake), fake.client(), log=lambda _m: None)
-    assert failure.value.status.reason == "ImagePullBackOff"
-    assert "rollout failed (ImagePullBackOff)" in str(failure.value)
-    assert not fake.seen("GET", "/readyz")  # no point asking a pod that never started
-
-
-def test_missing_rbac_fails_the_apply_with_the_fix():
-    with serving(FakeApiServer()) as fake:
-        forbidden = status_body(403, f'services "web-ui" is forbidden: cannot patch in "{NS}"')
-        fake.route("PATCH", f"/api/v1/namespaces/{NS}/services/web-ui", (403, forbidden))
-        with pytest.raises(retry.DeployError, match=r"HTTP 403.*Role and RoleBinding"):
-            steps.web_ui(web_ui_settings(fake), fake.client(), log=lambda _m: None)
-
-
 def test_bad_values_fail_before_anything_is_applied():
-    with serving(FakeApiServer()) as fake, pytest.raises(render.RenderError, match="host:port"):
-        steps.web_ui(web_ui_settings(fake, model_server="nowhere"), fake.client())
-    assert fake.requests == []
+    with pytest.raises(render.RenderError, match="host:port"):
+        steps.web_ui(web_ui_settings(model_server="nowhere"), NoClient())
+    with pytest.raises(render.RenderError, match=":latest"):
+        steps.web_ui(web_ui_settings(image="mnist-e2e:latest"), NoClient())
+    settings = steps.ServeSettings(
+        overlay="kind", namespace=NS, run_id=NS, model_base_path="/etc/passwd"
+    )
+    with pytest.raises(render.RenderError, match="not a directory under /mnt/"):
+        steps.serve(settings, NoClient())
+
+
+def test_a_missing_export_fails_before_anything_is_applied():
+    export = "/mnt/mnist-e2e-no-such-export"
+    settings = steps.ServeSettings(overlay="kind", namespace=NS, run_id=NS, model_base_path=export)
+    with pytest.raises(errors.DeployError, match=f"no model version under {export}"):
+        steps.serve(settings, NoClient())
+
+
+def test_addresses_are_the_services_in_cluster_names():
+    assert steps.serving_address(NS) == f"tf-serving.{NS}.svc:9000"
+    assert steps.web_ui_url(NS) == f"http://web-ui.{NS}.svc:80"
 
 
 def test_check_export_lists_versions(tmp_path):
@@ -104,47 +61,35 @@ def test_check_export_lists_versions(tmp_path):
 
 
 def test_check_export_without_versions_says_what_to_check(tmp_path):
-    with pytest.raises(retry.DeployError, match=r"no model version under .*PVC mounted at /mnt"):
+    with pytest.raises(errors.DeployError, match=r"no model version under .*PVC mounted at /mnt"):
         steps.check_export(str(tmp_path / "missing"))
 
 
-def test_serve_step_applies_waits_and_predicts():
-    from concurrent import futures
+# -- how a failure reads (pipeline.deploy.errors) --------------------------------------------
 
-    import grpc
 
-    from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc
+def test_a_403_names_the_role_and_binding_to_apply():
+    forbidden = Forbidden(
+        "'apply Service run-ns/web-ui' failed (not retryable): HTTP 403: services \"web-ui\""
+        " is forbidden (the caller's RBAC does not allow this)",
+        status=403,
+        description="apply Service run-ns/web-ui",
+    )
+    text = errors.explain(forbidden, "run-ns")
+    assert text.startswith("'apply Service run-ns/web-ui' failed (not retryable): HTTP 403")
+    assert "Role/RoleBinding mnist-e2e-deployer" in text
+    assert "manifests/base/rbac.yaml" in text
+    assert "in namespace run-ns" in text
+    assert "render --part rbac" in text
 
-    class Servicer(prediction_service_pb2_grpc.PredictionServiceServicer):
-        def Predict(self, request, context):
-            response = predict_pb2.PredictResponse()
-            response.model_spec.version.value = 1700000000
-            response.outputs["classes"].int64_val.append(1)
-            response.outputs["predictions"].float_val.extend([0.1] * 10)
-            return response
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Servicer(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    logs = []
-    try:
-        with serving(FakeApiServer()) as fake:
-            script_rollout(fake, "tf-serving", SERVING_LABELS)
-            settings = steps.ServeSettings(
-                overlay="gke",
-                namespace=NS,
-                run_id=NS,
-                model_base_path="gs://mnist-e2e-bucket/export",
-                gcp_service_account="reader@proj-1.iam.gserviceaccount.com",
-                preflight=False,
-                timeout_seconds=30,
-                probe_target=f"127.0.0.1:{port}",
-            )
-            address = steps.serve(settings, fake.client(), log=logs.append)
-    finally:
-        server.stop(grace=None)
-    assert address == f"tf-serving.{NS}.svc:9000"
-    kinds = [r.path.rsplit("/", 2)[-2] for r in fake.requests if r.method == "PATCH"]
-    assert sorted(kinds) == ["deployments", "serviceaccounts", "services"]
-    assert any("model version 1700000000" in line for line in logs)
+def test_other_failures_read_as_they_are_on_one_line():
+    missing = NotFound("'read Deployment ns/x' failed:\nHTTP 404", status=404)
+    assert errors.explain(missing, "ns") == "'read Deployment ns/x' failed: HTTP 404"
+    timeout = WaitTimeout("'roll out Deployment ns/x' timed out after 30.0s")
+    assert "RoleBinding" not in errors.explain(timeout, "ns")
+
+
+def test_rbac_name_is_the_manifests():
+    rbac = render.rbac_objects("kind", namespace=NS, run_id=NS)
+    assert {o["metadata"]["name"] for o in rbac} == {errors.RBAC_NAME}

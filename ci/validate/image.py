@@ -31,8 +31,8 @@ LOCK: Final = ROOT / "requirements" / "lock.txt"
 IMAGE_REQUIREMENTS: Final = ROOT / "requirements" / "image.txt"
 WEB_UI_REQUIREMENTS: Final = ROOT / "requirements" / "web-ui.txt"
 # What the image's programs need: training (tensorflow), gRPC and the protos' runtime, the KFP
-# executor (kfp; install_kfp_package=False relies on it), the deploy steps (kubernetes),
-# the web UI (flask, pillow) and GCS exports (google-cloud-storage). The TF Serving protos
+# executor (kfp; install_kfp_package=False relies on it), the deploy steps (kubernetes, and
+# tenacity under kubekit's retries), the web UI (flask, pillow) and GCS exports (google-cloud-storage). The TF Serving protos
 # are the repo's own tf_serving_api/, not tensorflow-serving-api.
 RUNTIME_ROOTS: Final = (
     "flask",
@@ -45,6 +45,7 @@ RUNTIME_ROOTS: Final = (
     "numpy",
     "pillow",
     "protobuf",
+    "tenacity",
     "tensorflow",
     "waitress",
 )
@@ -52,7 +53,7 @@ RUNTIME_ROOTS: Final = (
 # for tf_serving_api), numpy and pillow for the digits.
 WEB_UI_ROOTS: Final = ("flask", "grpcio", "numpy", "pillow", "protobuf", "waitress")
 # The repo's top-level packages the image copies (see the Dockerfile's COPY lines).
-SHIPPED_PACKAGES: Final = ("model", "pipeline", "serving", "tf_serving_api", "web_ui")
+SHIPPED_PACKAGES: Final = ("kubekit", "model", "pipeline", "serving", "tf_serving_api", "web_ui")
 # Those the web-ui target copies, and the package whose imports it must satisfy.
 WEB_UI_PACKAGES: Final = ("model", "tf_serving_api", "web_ui")
 WEB_UI_ENTRY: Final = "web_ui"

@@ -12,20 +12,26 @@
         [--node-name NODE]
 
 In a pod it uses the pod's service account; elsewhere the kubeconfig (``--context``). Exit
-status: 0 done, 1 the deployment failed (the cause is printed), 2 a bad argument.
+status: 0 done, 1 the deployment failed (the cause is printed, one line), 2 a bad argument.
+Progress lines go to stdout (the step pod's log), the failure to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 from kubernetes.client import ApiClient
 
-from pipeline.deploy import render, retry, steps
+from kubekit.client import in_pod_or_from_kubeconfig
+from kubekit.exceptions import ActionFailed
+from pipeline.deploy import render, steps
+from pipeline.deploy.errors import DeployError, explain
 
 
 def _positive_seconds(text: str) -> float:
@@ -105,32 +111,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def api_client(context: str | None, kubeconfig: str | None = None) -> ApiClient:
-    """An ApiClient from the pod's service account, or from the kubeconfig outside a pod.
-
-    The kubeconfig is *kubeconfig*, else $KUBECONFIG read now (the client library reads it
-    once, at import), else ~/.kube/config.
-    """
-    from kubernetes import client, config
-
+    """An ApiClient from the pod's service account, or from the kubeconfig outside a pod
+    (*kubeconfig*, else $KUBECONFIG read now, else ~/.kube/config)."""
     try:
-        config.load_incluster_config()
-    except config.ConfigException:
-        try:
-            config.load_kube_config(
-                config_file=kubeconfig or os.environ.get("KUBECONFIG") or None, context=context
-            )
-        except (config.ConfigException, OSError) as exc:
-            raise retry.DeployError(
-                f"no Kubernetes credentials: not in a pod, and the kubeconfig failed ({exc});"
-                " pass --kubeconfig/--context or set KUBECONFIG"
-            ) from exc
-    return client.ApiClient()
+        return in_pod_or_from_kubeconfig(context, kubeconfig)
+    except ActionFailed as exc:
+        raise DeployError(
+            f"no Kubernetes credentials: not in a pod, and {exc};"
+            " pass --kubeconfig/--context or set KUBECONFIG"
+        ) from exc
+
+
+@contextlib.contextmanager
+def progress_on_stdout() -> Iterator[None]:
+    """The steps' and kubekit's progress (the ``mnist_e2e`` loggers), one plain line each, on
+    stdout, the pod's log, for the duration of the block."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("mnist_e2e")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; return the exit status."""
     args = build_parser().parse_args(argv)
     run_id = args.run_id or args.namespace
+    with progress_on_stdout():
+        return _run(args, run_id)
+
+
+def _run(args: argparse.Namespace, run_id: str) -> int:
     try:
         if args.command == "render":
             print(yaml.safe_dump_all(_render(args, run_id), sort_keys=False), end="")
@@ -167,8 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     except render.RenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except retry.DeployError as exc:
-        print(f"error: {args.command}: {exc}", file=sys.stderr)
+    except ActionFailed as exc:  # kubekit's typed API errors, rollouts and DeployError
+        print(f"error: {args.command}: {explain(exc, args.namespace)}", file=sys.stderr)
         return 1
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,8 @@
 
 For TF Serving, a gRPC ``Predict`` of one all-zero image through the TF Serving protos, whose
 answer must have the contracted outputs; for the web UI, ``GET /readyz`` answering 200. Both
-retry only what means "not up yet" until the deadline, and fail at once on anything else.
+wait (kubekit's ``wait_until``) only while the answer means "not up yet", and fail at once on
+anything else.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Final
 
 import grpc
 
+from kubekit.exceptions import NotReady
+from kubekit.wait import wait_until
 from model.contract import (
     IMAGE_PIXELS,
     INPUT_KEY,
@@ -25,7 +28,7 @@ from model.contract import (
     OUTPUT_PREDICTIONS,
     SIGNATURE_NAME,
 )
-from pipeline.deploy.retry import DeployError
+from pipeline.deploy.errors import DeployError
 from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc, tensor_pb2, types_pb2
 
 # gRPC codes that mean "not serving yet", and why.
@@ -34,6 +37,7 @@ RETRYABLE_CODES: Final = {
     grpc.StatusCode.DEADLINE_EXCEEDED: "the server did not answer in time",
     grpc.StatusCode.NOT_FOUND: "the model is not loaded yet",
 }
+# The longest pause between two attempts (kubekit backs off from 50 ms up to it).
 RETRY_SECONDS: Final = 2.0
 
 
@@ -84,17 +88,20 @@ def predict_once(target: str, timeout: float, model_name: str = MODEL_NAME) -> i
 
 def wait_for_prediction(
     target: str,
-    deadline: float,
     *,
+    timeout: float,
     model_name: str = MODEL_NAME,
-    log: Callable[[str], None] = print,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Retry :func:`predict_once` while the server is not up yet; the version that answered."""
-    attempt = 0
-    while True:
-        attempt += 1
+    """Ask :func:`predict_once` until the server answers; the model version that answered.
+
+    "Not up yet" (:data:`RETRYABLE_CODES`) is waited out, up to *timeout* seconds
+    (kubekit's ``WaitTimeout``, naming the last code); any other code is a DeployError at once.
+    """
+    deadline = clock() + timeout
+
+    def answered() -> int:
         try:
             return predict_once(
                 target, timeout=min(10.0, max(1.0, deadline - clock())), model_name=model_name
@@ -106,13 +113,16 @@ def wait_for_prediction(
                 raise DeployError(
                     f"'predict on {target}' failed: {code.name}: {exc.details()}"
                 ) from exc
-            if clock() + RETRY_SECONDS > deadline:
-                raise DeployError(
-                    f"'predict on {target}' unsuccessful after {attempt} attempts before the"
-                    f" deadline: {code.name}: {exc.details()} ({reason})"
-                ) from exc
-            log(f"'predict on {target}' attempt {attempt}: {code.name} ({reason}); retrying")
-            sleep(RETRY_SECONDS)
+            raise NotReady(f"{code.name}: {exc.details()} ({reason})") from exc
+
+    return wait_until(
+        f"predict on {target}",
+        answered,
+        timeout=timeout,
+        max_interval=RETRY_SECONDS,
+        clock=clock,
+        sleep=sleep,
+    )
 
 
 def get_status(url: str, timeout: float) -> int:
@@ -128,28 +138,25 @@ def get_status(url: str, timeout: float) -> int:
 
 def wait_for_http(
     url: str,
-    deadline: float,
     *,
-    log: Callable[[str], None] = print,
+    timeout: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
-    """Return once ``GET url`` answers 200; retry refusals, timeouts and 5xx until *deadline*."""
-    attempt = 0
-    while True:
-        attempt += 1
+    """Return once ``GET url`` answers 200. Refusals, timeouts and 5xx mean "not up yet" and
+    are waited out, up to *timeout* seconds (``WaitTimeout``); another status is a DeployError."""
+    deadline = clock() + timeout
+
+    def ready() -> None:
         try:
             status = get_status(url, timeout=min(10.0, max(1.0, deadline - clock())))
-            if status == 200:
-                return
-            if status < 500:
-                raise DeployError(f"'GET {url}' answered {status}; expected 200")
-            outcome = f"HTTP {status}"
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
-            outcome = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
-        if clock() + RETRY_SECONDS > deadline:
-            raise DeployError(
-                f"'GET {url}' unsuccessful after {attempt} attempts before the deadline: {outcome}"
-            )
-        log(f"'GET {url}' attempt {attempt}: {outcome}; retrying")
-        sleep(RETRY_SECONDS)
+            raise NotReady(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from exc
+        if status >= 500:
+            raise NotReady(f"HTTP {status}")
+        if status != 200:
+            raise DeployError(f"'GET {url}' answered {status}; expected 200")
+
+    wait_until(
+        f"GET {url}", ready, timeout=timeout, max_interval=RETRY_SECONDS, clock=clock, sleep=sleep
+    )

@@ -18,14 +18,20 @@ from typing import Any, Final
 
 import yaml
 
+# The labels and KFP's step namespace and account are the project's, defined once in kubekit
+# (kubekit.constants imports nothing else of kubekit, so this module stays pure).
+from kubekit.constants import (
+    COMPONENT_LABEL,
+    PIPELINE_NAMESPACE,
+    PIPELINE_SERVICE_ACCOUNT,
+    RUN_ID_LABEL,
+)
+
 Obj = dict[str, Any]
 
 OVERLAYS: Final = ("kind", "gke")
 RENDERED_DIR: Final = Path(__file__).resolve().parents[2] / "manifests" / "rendered"
 
-MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
-RUN_ID_LABEL: Final = "mnist-e2e/run-id"
-COMPONENT_LABEL: Final = "app.kubernetes.io/component"
 RUN_ID_PLACEHOLDER: Final = "run-id-placeholder"
 GSA_ANNOTATION: Final = "iam.gke.io/gcp-service-account"
 
@@ -47,7 +53,6 @@ STAND_IN_COMMAND: Final = ["python", "-m", "serving"]
 MODEL_MOUNT: Final = "/mnt"
 # kind: where the model volume's directories live on the node, and where KFP runs steps.
 HOST_DIR: Final = "/var/local/mnist-e2e"
-PIPELINE_NAMESPACE: Final = "kubeflow"
 CLUSTER_SCOPED: Final = ("PersistentVolume",)
 SERVICE_TYPES: Final = ("ClusterIP", "LoadBalancer", "NodePort")
 GCP_CREDENTIALS_DIR: Final = "/var/secrets/google"
@@ -266,8 +271,8 @@ def rbac_objects(
     *,
     namespace: str,
     run_id: str,
-    runner_service_account: str = "pipeline-runner",
-    runner_namespace: str = "kubeflow",
+    runner_service_account: str = PIPELINE_SERVICE_ACCOUNT,
+    runner_namespace: str = PIPELINE_NAMESPACE,
     rendered_dir: Path = RENDERED_DIR,
 ) -> list[Obj]:
     """The Role and RoleBinding that let the pipeline's runner account deploy into *namespace*.

@@ -231,6 +231,17 @@ def warnings_for(events: Sequence[CoreV1Event], pods: Sequence[V1Pod], limit: in
     return "; ".join(f"{e.reason}: {e.message}" for e in warnings[:limit])
 
 
+def timed_out(last: RolloutStatus | None, warnings: str, waited: str = "") -> RolloutStatus:
+    """The failed status of a rollout the deadline cut short: *waited* (how long, and the last
+    status seen) or else *last*'s message, then *warnings* (:func:`warnings_for`)."""
+    seen = waited or (
+        f"{last.message}; still not ready at the deadline" if last else "no status read"
+    )
+    return RolloutStatus(
+        State.FAILED, "Timeout", seen + (f"; warnings: {warnings}" if warnings else "")
+    )
+
+
 def _progressing(name: str, what: str, pods: Sequence[V1Pod]) -> RolloutStatus:
     summary = summarize(pods)
     return RolloutStatus(

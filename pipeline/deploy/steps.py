@@ -2,32 +2,31 @@
 
 serve: check the export has a version → apply TF Serving's objects → wait for the rollout
 → a real gRPC prediction. web-ui: apply the web UI's objects → wait → ``GET /readyz``. One
-deadline covers a whole step; every failure names its cause.
+deadline covers a whole step; every failure names its cause: kubekit's typed errors for the
+API (``Forbidden``, ``NotFound``, :class:`~pipeline.deploy.rollout_watch.RolloutFailed`, …),
+:class:`~pipeline.deploy.errors.DeployError` for the rest. Progress goes to the
+``mnist_e2e.deploy`` logger, one line per step taken.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from kubernetes.client import ApiClient
 
+from kubekit import objects as kinds
 from model.contract import GRPC_PORT
-from pipeline.deploy import probe, render, retry
-from pipeline.deploy.apply import apply, resource_path
-from pipeline.deploy.rollout import RolloutStatus, State
-from pipeline.deploy.wait import wait_for_rollout
+from pipeline.deploy import probe, render
+from pipeline.deploy.errors import DeployError
+from pipeline.deploy.rollout import RolloutStatus
+from pipeline.deploy.rollout_watch import wait_for_rollout
+
+log = logging.getLogger("mnist_e2e.deploy")
 
 WEB_UI_SERVICE_PORT = 80
-
-
-class RolloutFailed(retry.DeployError):
-    """A Deployment's rollout failed or timed out; ``status`` says how."""
-
-    def __init__(self, status: RolloutStatus) -> None:
-        super().__init__(f"rollout failed ({status.reason}): {status.message}")
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -84,56 +83,51 @@ def check_export(model_base_path: str) -> list[int]:
     try:
         found = versions.versions(versions.existing(model_base_path))
     except Exception as exc:  # any storage error: say where we looked
-        raise retry.DeployError(f"cannot list the export {model_base_path}: {exc}") from exc
+        raise DeployError(f"cannot list the export {model_base_path}: {exc}") from exc
     if not found:
-        raise retry.DeployError(
+        raise DeployError(
             f"no model version under {model_base_path} (expected <version>/saved_model.pb):"
             " did the train step export there, and is the PVC mounted at /mnt in this step?"
         )
     return found
 
 
-def apply_all(
-    api_client: ApiClient, objects: list[render.Obj], deadline: float, log: Callable[[str], None]
-) -> None:
-    """Server-side apply each object in order, retrying transient API errors."""
-    for obj in objects:
-        retry.call(
-            f"apply {obj['kind']} {obj['metadata']['namespace']}/{obj['metadata']['name']}",
-            lambda obj=obj: apply(api_client, obj),
-            deadline,
-            log=log,
-        )
-        log(f"applied {resource_path(obj)}")
+def apply_all(client: ApiClient, bodies: list[render.Obj], deadline: float) -> None:
+    """Server-side apply each object in order (kubekit retries what is transient)."""
+    for body in bodies:
+        target = kinds.of(client, body)
+        target.apply(body, deadline=deadline)
+        log.info("applied %s", target)
 
 
 def roll_out(
-    api_client: ApiClient,
-    objects: list[render.Obj],
+    client: ApiClient,
+    bodies: list[render.Obj],
     namespace: str,
     deployment: str,
     deadline: float,
     *,
-    log: Callable[[str], None],
     clock: Callable[[], float],
-) -> None:
-    """Apply *objects*, then wait for *deployment*'s rollout; RolloutFailed with the cause."""
-    apply_all(api_client, objects, deadline, log)
-    status = wait_for_rollout(api_client, namespace, deployment, deadline, log=log, clock=clock)
-    if status.state is not State.COMPLETE:
-        raise RolloutFailed(status)
+) -> RolloutStatus:
+    """Apply *bodies*, then wait for *deployment*'s rollout until *deadline* (a *clock* value).
+
+    Raises RolloutFailed (RolloutTimeout at the deadline) with the cause.
+    """
+    apply_all(client, bodies, deadline)
+    status = wait_for_rollout(client, namespace, deployment, timeout=deadline - clock())
+    log.info("%s", status.message)
+    return status
 
 
 def serve(
     settings: ServeSettings,
-    api_client: ApiClient,
+    client: ApiClient,
     *,
-    log: Callable[[str], None] = print,
     clock: Callable[[], float] = time.monotonic,
 ) -> str:
     """Deploy TF Serving for the run and wait until it predicts; its in-cluster address."""
     deadline = clock() + settings.timeout_seconds
-    objects = render.serving_objects(
+    bodies = render.serving_objects(
         settings.overlay,
         namespace=settings.namespace,
         run_id=settings.run_id,
@@ -145,26 +139,27 @@ def serve(
     )
     if settings.preflight:
         found = check_export(settings.model_base_path)
-        log(f"export {settings.model_base_path} has versions {found}; serving {max(found)}")
-    roll_out(
-        api_client, objects, settings.namespace, render.SERVING_NAME, deadline, log=log, clock=clock
-    )
+        log.info(
+            "export %s has versions %s; serving %s", settings.model_base_path, found, max(found)
+        )
+    roll_out(client, bodies, settings.namespace, render.SERVING_NAME, deadline, clock=clock)
     address = serving_address(settings.namespace)
-    version = probe.wait_for_prediction(settings.probe_target or address, deadline, log=log)
-    log(f"TF Serving at {address} predicts with model version {version}")
+    version = probe.wait_for_prediction(
+        settings.probe_target or address, timeout=deadline - clock(), clock=clock
+    )
+    log.info("TF Serving at %s predicts with model version %s", address, version)
     return address
 
 
 def web_ui(
     settings: WebUiSettings,
-    api_client: ApiClient,
+    client: ApiClient,
     *,
-    log: Callable[[str], None] = print,
     clock: Callable[[], float] = time.monotonic,
 ) -> str:
     """Deploy the web UI for the run and wait until it is ready; its in-cluster URL."""
     deadline = clock() + settings.timeout_seconds
-    objects = render.web_ui_objects(
+    bodies = render.web_ui_objects(
         settings.overlay,
         namespace=settings.namespace,
         run_id=settings.run_id,
@@ -172,10 +167,10 @@ def web_ui(
         model_server=settings.model_server,
         service_type=settings.service_type,
     )
-    roll_out(
-        api_client, objects, settings.namespace, render.WEB_UI_NAME, deadline, log=log, clock=clock
-    )
+    roll_out(client, bodies, settings.namespace, render.WEB_UI_NAME, deadline, clock=clock)
     url = web_ui_url(settings.namespace)
-    probe.wait_for_http(f"{settings.probe_url or url}/readyz", deadline, log=log)
-    log(f"web UI at {url} is ready")
+    probe.wait_for_http(
+        f"{settings.probe_url or url}/readyz", timeout=deadline - clock(), clock=clock
+    )
+    log.info("web UI at %s is ready", url)
     return url

@@ -136,19 +136,6 @@ def test_an_image_not_on_the_node_fails_the_rollout_fast(run: KindPlatform, name
     assert elapsed < 90, f"took {elapsed:.0f}s of its 300s: not fast"
 
 
-def test_a_pull_the_air_gap_refuses_fails_the_rollout_fast(
-    run: KindPlatform, namespace: str
-) -> None:
-    # The web UI's own manifest (IfNotPresent): the image is on no node and no registry answers.
-    apply(run, *web_ui_bodies(run, namespace, ABSENT_IMAGE))
-    started = time.monotonic()
-    with pytest.raises(RolloutFailed) as failure:
-        wait_for_rollout(run.api(), namespace, "web-ui", timeout=300)
-    assert failure.value.status.reason in ("ErrImagePull", "ImagePullBackOff"), failure.value
-    assert ABSENT_IMAGE in str(failure.value), failure.value
-    assert time.monotonic() - started < 120
-
-
 def test_a_container_that_exits_fails_the_rollout_with_its_last_log_line(
     run: KindPlatform, namespace: str
 ) -> None:

@@ -1,0 +1,80 @@
+"""The run's one lifecycle owner: keep or tear down decided once, teardown from the ledger
+through the kinds, the summary written, and all of it only once per run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fixtures.config import HarnessConfig
+from fixtures.created.local_resources import TempDir
+from fixtures.ledger import Ledger
+from fixtures.lifecycle import RunLifecycle, tear_down
+
+RUN = "mnist-e2e-20261201t120000z-abcd"
+
+
+def lifecycle(tmp_path: Path, **options: object) -> tuple[RunLifecycle, Path]:
+    config = HarnessConfig(artifacts_dir=tmp_path / "artifacts", **options)  # type: ignore[arg-type]
+    run = RunLifecycle(config, RUN)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    TempDir.record(Ledger(run.paths.ledger), str(scratch), path=str(scratch))
+    return run, scratch
+
+
+@pytest.mark.parametrize(
+    ("options", "failed", "kept"),
+    [
+        ({}, False, False),
+        ({}, True, False),
+        ({"keep": True}, False, True),
+        ({"keep_on_failure": True}, False, False),
+        ({"keep_on_failure": True}, True, True),
+    ],
+)
+def test_keep_is_decided_in_one_place(options: dict, failed: bool, kept: bool) -> None:
+    assert HarnessConfig(**options).keeps(failed=failed) is kept
+
+
+def test_finish_tears_down_from_the_ledger_and_writes_the_summary(tmp_path: Path) -> None:
+    run, scratch = lifecycle(tmp_path)
+    run.count(nodeid="e2e/test_a.py::test_ok", when="call", outcome="passed")
+    run.count(nodeid="e2e/test_a.py::test_skip", when="setup", outcome="skipped")
+    finished = run.finish(failed=False)
+    assert finished is not None and not finished.kept
+    assert finished.teardown == [f"tempdir {scratch}: removed"]
+    assert finished.leftovers == [] and not scratch.exists()
+    summary = json.loads((run.paths.root / "summary.json").read_text())
+    assert (summary["passed"], summary["skipped"], summary["kept"]) == (1, 1, False)
+    assert summary["teardown"] == finished.teardown
+    assert (run.paths.root / "report.html").exists()
+    lines = [line for line, _markup in run.summary_lines()]
+    assert "teardown: left nothing behind" in lines
+
+
+def test_a_kept_run_says_how_to_tear_it_down_and_deletes_nothing(tmp_path: Path) -> None:
+    run, scratch = lifecycle(tmp_path, keep_on_failure=True)
+    run.count(nodeid="e2e/test_a.py::test_bad", when="call", outcome="failed", message="boom")
+    finished = run.finish(failed=True)
+    assert finished is not None and finished.kept and scratch.exists()
+    assert finished.teardown == [
+        "kept (--keep-on-failure): tear down later with: python -m fixtures teardown"
+        f" {run.paths.ledger}"
+    ]
+    assert json.loads((run.paths.root / "summary.json").read_text())["failures"][0]["message"] == (
+        "boom"
+    )
+    later = tear_down(Ledger(run.paths.ledger))
+    assert later.lines == [f"tempdir {scratch}: removed"] and later.leftovers == []
+
+
+def test_finish_happens_once_and_not_at_all_without_a_run(tmp_path: Path) -> None:
+    run, _ = lifecycle(tmp_path)
+    first = run.finish(failed=False)
+    assert run.finish(failed=True) is first  # the atexit layer after session finish
+    nothing = RunLifecycle(HarnessConfig(artifacts_dir=tmp_path / "none"), RUN)
+    assert nothing.finish(failed=False) is None
+    assert not (tmp_path / "none").exists()

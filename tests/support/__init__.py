@@ -12,9 +12,15 @@ Real things, not doubles:
   (tests/conftest.py), used by the serving and the web UI tests.
 - ``loopback_http``: a real HTTP server on a loopback port that answers with a function the
   test writes. The server is real; the responders written with it are doubles of remote HTTP
-  services (a dataset mirror in test_model_data.py; the Kubernetes and KFP API doubles).
+  services (a dataset mirror in test_model_data.py; the KFP API stand-in below).
 
 Doubles, each kept only for a fault or an observation the real thing cannot give here:
+
+- ``kfp_stand_in.KfpStandIn``: a STAND-IN for the Kubeflow Pipelines v2beta1 API (KFP cannot
+  run on this machine: its Go module cannot be fetched), like the project's MLMD stand-in.
+  It serves the experiment, run and healthz endpoints the harness calls, shows the run states
+  and task details (pod names) a test scripts, and injects a 5xx or 403 once. The Kubernetes
+  side is never faked: the cluster tier (cluster_tests/) creates the run's pods for real.
 
 - ``grpc_tap.GrpcTap``: a pass-through gRPC proxy in front of the real model server. It
   records the requests a client sent (the real server keeps no record a test can read) and
@@ -23,8 +29,8 @@ Doubles, each kept only for a fault or an observation the real thing cannot give
 
 Doubles that live elsewhere, and why:
 
-- tests/fake_apiserver.py and ``KfpStub`` (test_cluster_kfp_api.py): the Kubernetes and KFP
-  API doubles, with the cluster code's own rewrite.
+- tests/fake_apiserver.py: the Kubernetes API double the deploy tests still use, until they
+  move to the cluster tier.
 - the prediction servicers in test_pipeline_deploy_probe.py and test_pipeline_deploy_steps.py:
   the deploy steps' probe, with the pipeline/deploy rewrite.
 - the recording ``runc`` in test_airgap_dropcaps.py: what runc is handed is the point of

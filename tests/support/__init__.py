@@ -10,6 +10,9 @@ Real things, not doubles:
 - ``model_server``: the real ``python -m serving`` as a process on free loopback ports, its
   readiness waits and clients; the session's shared server is the ``model_server`` fixture
   (tests/conftest.py), used by the serving and the web UI tests.
+- ``kfp_run_pods``: pods in the real tier cluster shaped like a KFP run's (KFP's and Argo's
+  labels, the project image, ``imagePullPolicy: Never``), applied into a run's ledger, and
+  waits on their status; used by cluster_tests/ with the KFP stand-in below.
 - ``loopback_http``: a real HTTP server on a loopback port that answers with a function the
   test writes. The server is real; the responders written with it are doubles of remote HTTP
   services (a dataset mirror in test_model_data.py; the KFP API stand-in below).

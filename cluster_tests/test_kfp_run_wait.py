@@ -183,7 +183,7 @@ def test_the_runs_pod_that_cannot_get_its_image_fails_it_before_kfp_does(
             )
         ],
     )
-    timeout = 240.0
+    timeout = 60.0
     subject = waiter(kfp_run, timeout)
     started = time.monotonic()
     with pytest.raises(ClusterRunFailed, match="ErrImageNeverPull: step 'train'") as caught:

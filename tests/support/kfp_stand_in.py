@@ -30,9 +30,9 @@ pretend); multi-user namespaces. Run states change only when a test's script say
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,7 +109,6 @@ class KfpStandIn:
         self.requests: list[Recorded] = []
         self._scripts: dict[str, list[dict[str, Any]]] = {}
         self._faults: list[_Fault] = []
-        self._ids = itertools.count(1)
         self._lock = threading.Lock()  # the server answers each request on its own thread
 
     # -- what a test scripts ------------------------------------------------------------------
@@ -249,7 +248,7 @@ class KfpStandIn:
         self, display_name: str, description: str, created_at: datetime | None
     ) -> dict[str, Any]:
         experiment = {
-            "experiment_id": f"stand-in-experiment-{next(self._ids)}",
+            "experiment_id": str(uuid.uuid4()),
             "display_name": display_name,
             "description": description,
             "created_at": (created_at.isoformat() if created_at else _now()),
@@ -261,7 +260,8 @@ class KfpStandIn:
     def _new_run(self, body: Mapping[str, Any], created_at: datetime | None) -> dict[str, Any]:
         run = {
             **{k: v for k, v in body.items() if v is not None},
-            "run_id": f"stand-in-run-{next(self._ids)}",
+            # a UUID, as KFP gives: unique across stand-ins, so a pod labelled with it is one run's
+            "run_id": str(uuid.uuid4()),
             "state": "PENDING",
             "created_at": (created_at.isoformat() if created_at else _now()),
             "storage_state": "AVAILABLE",

@@ -32,8 +32,9 @@ Doubles, each kept only for a fault or an observation the real thing cannot give
 
 Doubles that live elsewhere, and why:
 
-- tests/fake_apiserver.py: the Kubernetes API double the deploy tests and
-  test_cluster_objects.py still use, until they move to the cluster tier.
+- tests/fake_apiserver.py: the old Kubernetes API double; no test imports it any more (the
+  cluster code's and the deploy steps' API behaviour runs on the cluster tier). It goes with
+  the deploy tests' move.
 - the prediction servicers in test_pipeline_deploy_probe.py and test_pipeline_deploy_steps.py:
   the deploy steps' probe, with the pipeline/deploy rewrite.
 - the recording ``runc`` in test_airgap_dropcaps.py: what runc is handed is the point of

@@ -1,12 +1,12 @@
 """The KFP API as the harness uses it: marked experiments and runs, the run body built from
-the compiled pipeline, and every call bounded in time — against a real HTTP server."""
+the compiled pipeline, and every call bounded in time — against the KFP API stand-in
+(tests/support/kfp_stand_in.py), since Kubeflow Pipelines cannot run on this machine."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,7 +14,7 @@ from fixtures.cluster import kfp_api
 from fixtures.cluster.kfp_api import KfpApi, KfpEndpoint
 from kubekit.exceptions import ActionFailed, Forbidden, NotFound
 from pipeline.compile import compile_pipeline
-from tests.loopback_http import Request, serve
+from tests.support.kfp_stand_in import KfpStandIn, run_state, serving
 
 RUN = "mnist-e2e-20261125t120000z-abcd"
 
@@ -57,71 +57,78 @@ def test_malformed_pipeline_fails_before_the_server() -> None:
         kfp_api.pipeline_spec_from_yaml("")
 
 
-class KfpStub:
-    """A KFP API answering from a table (served by the ``stub`` fixture); records requests."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, Any]] = []
-        self.answers: dict[tuple[str, str], list[tuple[int, Any]]] = {}
-
-    def on(self, method: str, path: str, *answers: tuple[int, Any]) -> None:
-        self.answers[(method, path)] = list(answers)
-
-    def answer(self, request: Request) -> tuple[int, Any]:
-        """Record *request*; answer the next of its route's answers, repeating the last one."""
-        body = json.loads(request.body) if request.body else None
-        self.requests.append((request.method, request.path, body))
-        queue = self.answers.get((request.method, request.path), [(404, {"error": "not found"})])
-        return queue.pop(0) if len(queue) > 1 else queue[0]
-
-
 @pytest.fixture
-def stub() -> Iterator[tuple[KfpStub, str]]:
-    """A KfpStub served on loopback, and its URL.
-
-    Teardown stops the server.
-    """
-    state = KfpStub()
-    with serve(state.answer) as url:
-        yield state, url
+def stand_in() -> Iterator[tuple[KfpStandIn, str]]:
+    """The KFP API stand-in (tests/support/kfp_stand_in.py: KFP cannot run here) on
+    loopback, and its URL. Teardown stops the server."""
+    with serving() as served:
+        yield served
 
 
-def test_create_run_retries_a_5xx_and_reuses_a_run_that_was_created(stub, compiled: Path) -> None:
-    state, host = stub
-    run = {"run_id": "r-1", "display_name": RUN, "state": "PENDING"}
-    state.on("POST", "/apis/v2beta1/runs", (503, {"error": "unavailable"}))
-    state.on("GET", "/apis/v2beta1/runs", (200, {"runs": [run]}))
+RUNS = "/apis/v2beta1/runs"
+EXPERIMENTS = "/apis/v2beta1/experiments"
+
+
+def test_create_run_retries_a_5xx_and_reuses_a_run_that_was_created(
+    stand_in: tuple[KfpStandIn, str], compiled: Path
+) -> None:
+    state, host = stand_in
+    experiment = state.add_experiment(RUN)
+    # The server created the run but the answer was a 503 (a gateway that timed out).
+    state.fail_once("POST", RUNS, 503, after=True)
     api = KfpApi(host, attempts=3)
     try:
         created = api.create_run(
-            "e-1", RUN, kfp_api.pipeline_spec_from_yaml(compiled.read_text()), {"namespace": RUN}
+            experiment,
+            RUN,
+            kfp_api.pipeline_spec_from_yaml(compiled.read_text()),
+            {"namespace": RUN},
         )
     finally:
         api.close()
-    assert created.run_id == "r-1"
-    posts = [r for r in state.requests if r[0] == "POST"]
+    assert list(state.runs) == [created.run_id]
+    posts = state.calls("POST", RUNS)
     assert len(posts) == 1  # the retry looked first, found the run, did not create a second
-    body = posts[0][2]
+    body = posts[0].body
     assert body["display_name"] == RUN and kfp_api.marked_run_id(body["description"]) == RUN
     assert body["runtime_config"]["parameters"] == {"namespace": RUN}
 
 
-def test_create_experiment_is_marked_and_a_403_is_not_retried(stub) -> None:
-    state, host = stub
-    state.on("POST", "/apis/v2beta1/experiments", (403, {"error": "forbidden"}))
+def test_create_run_after_a_5xx_that_created_nothing_creates_it_once(
+    stand_in: tuple[KfpStandIn, str], compiled: Path
+) -> None:
+    state, host = stand_in
+    experiment = state.add_experiment(RUN)
+    state.fail_once("POST", RUNS, 503)
+    api = KfpApi(host, attempts=3)
+    try:
+        created = api.create_run(
+            experiment, RUN, kfp_api.pipeline_spec_from_yaml(compiled.read_text()), {}
+        )
+    finally:
+        api.close()
+    assert len(state.calls("POST", RUNS)) == 2 and list(state.runs) == [created.run_id]
+
+
+def test_create_experiment_is_marked_and_a_403_is_not_retried(
+    stand_in: tuple[KfpStandIn, str],
+) -> None:
+    state, host = stand_in
+    state.fail_once("POST", EXPERIMENTS, 403)
     api = KfpApi(host, attempts=3)
     try:
         with pytest.raises(Forbidden, match="not retryable"):
             api.create_experiment(RUN)
     finally:
         api.close()
-    posts = [r for r in state.requests if r[0] == "POST"]
+    posts = state.calls("POST", EXPERIMENTS)
     assert len(posts) == 1
-    assert kfp_api.marked_run_id(posts[0][2]["description"]) == RUN
+    assert kfp_api.marked_run_id(posts[0].body["description"]) == RUN
+    assert state.experiments == {}
 
 
-def test_not_found_comes_out_typed(stub) -> None:
-    _state, host = stub
+def test_not_found_comes_out_typed(stand_in: tuple[KfpStandIn, str]) -> None:
+    _state, host = stand_in
     api = KfpApi(host, attempts=1)
     try:
         with pytest.raises(NotFound) as caught:
@@ -130,3 +137,32 @@ def test_not_found_comes_out_typed(stub) -> None:
         api.close()
     assert kfp_api.is_not_found(caught.value)
     assert isinstance(caught.value, ActionFailed) and "get KFP run gone" in str(caught.value)
+
+
+def test_lists_follow_pages_and_terminate_then_delete_leave_nothing(
+    stand_in: tuple[KfpStandIn, str],
+) -> None:
+    state, host = stand_in
+    experiment = state.add_experiment(RUN, description=kfp_api.marker(RUN))
+    # 150 runs: more than one page of the 100 KfpApi asks for.
+    ids = [
+        state.add_run(f"{RUN}-{n}", run_state("RUNNING"), experiment_id=experiment)
+        for n in range(150)
+    ]
+    api = KfpApi(host, attempts=1)
+    try:
+        api.healthz()
+        assert [r.run_id for r in api.list_runs(experiment)] == ids
+        assert [r.run_id for r in api.find_runs(experiment, f"{RUN}-7")] == [ids[7]]
+        assert [e.experiment_id for e in api.list_experiments()] == [experiment]
+        api.terminate_run(ids[0])
+        assert api.get_run(ids[0]).state == "CANCELED"
+        api.delete_run(ids[0])
+        api.delete_experiment(experiment)
+        with pytest.raises(NotFound):
+            api.get_experiment(experiment)
+    finally:
+        api.close()
+    assert ids[0] not in state.runs and state.experiments == {}
+    pages = [r.query.get("page_token", [""])[0] for r in state.calls("GET", RUNS)]
+    assert pages[:2] == ["", "100"]

@@ -10,11 +10,20 @@ Real things, not doubles:
 - ``model_server``: the real ``python -m serving`` as a process on free loopback ports, its
   readiness waits and clients; the session's shared server is the ``model_server`` fixture
   (tests/conftest.py), used by the serving and the web UI tests.
+- ``kfp_run_pods``: pods in the real tier cluster shaped like a KFP run's (KFP's and Argo's
+  labels, the project image, ``imagePullPolicy: Never``), applied into a run's ledger, and
+  waits on their status; used by cluster_tests/ with the KFP stand-in below.
 - ``loopback_http``: a real HTTP server on a loopback port that answers with a function the
   test writes. The server is real; the responders written with it are doubles of remote HTTP
-  services (a dataset mirror in test_model_data.py; the Kubernetes and KFP API doubles).
+  services (a dataset mirror in test_model_data.py; the KFP API stand-in below).
 
 Doubles, each kept only for a fault or an observation the real thing cannot give here:
+
+- ``kfp_stand_in.KfpStandIn``: a STAND-IN for the Kubeflow Pipelines v2beta1 API (KFP cannot
+  run on this machine: its Go module cannot be fetched), like the project's MLMD stand-in.
+  It serves the experiment, run and healthz endpoints the harness calls, shows the run states
+  and task details (pod names) a test scripts, and injects a 5xx or 403 once. The Kubernetes
+  side is never faked: the cluster tier (cluster_tests/) creates the run's pods for real.
 
 - ``grpc_tap.GrpcTap``: a pass-through gRPC proxy in front of the real model server. It
   records the requests a client sent (the real server keeps no record a test can read) and
@@ -23,8 +32,9 @@ Doubles, each kept only for a fault or an observation the real thing cannot give
 
 Doubles that live elsewhere, and why:
 
-- tests/fake_apiserver.py and ``KfpStub`` (test_cluster_kfp_api.py): the Kubernetes and KFP
-  API doubles, with the cluster code's own rewrite.
+- tests/fake_apiserver.py: the old Kubernetes API double; no test imports it any more (the
+  cluster code's and the deploy steps' API behaviour runs on the cluster tier). It goes with
+  the deploy tests' move.
 - the prediction servicers in test_pipeline_deploy_probe.py and test_pipeline_deploy_steps.py:
   the deploy steps' probe, with the pipeline/deploy rewrite.
 - the recording ``runc`` in test_airgap_dropcaps.py: what runc is handed is the point of

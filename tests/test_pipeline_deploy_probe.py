@@ -2,7 +2,6 @@
 HTTP GET against a server on a socket."""
 
 import logging
-from concurrent import futures
 
 import grpc
 import pytest
@@ -12,6 +11,7 @@ from model.contract import IMAGE_PIXELS, INPUT_KEY, MODEL_NAME, SIGNATURE_NAME
 from pipeline.deploy import probe
 from pipeline.deploy.errors import DeployError
 from tests.support.loopback_http import serve
+from tests.support.scripted_predictions import scripted_prediction_server
 
 WAIT_LOG = "mnist_e2e.kube"  # kubekit's wait logs each new status there
 
@@ -25,42 +25,9 @@ def no_sleep(_seconds):
 
 @pytest.fixture
 def prediction_server():
-    """A real gRPC PredictionService on loopback that answers from a script of behaviours."""
-    from tf_serving_api.protos import (
-        predict_pb2,
-        prediction_service_pb2_grpc,
-    )
-
-    script = []
-    received = []
-
-    class Servicer(prediction_service_pb2_grpc.PredictionServiceServicer):
-        def Predict(self, request, context):
-            received.append(request)
-            behaviour = script.pop(0) if len(script) > 1 else script[0]
-            if isinstance(behaviour, grpc.StatusCode):
-                context.abort(behaviour, f"scripted {behaviour.name}")
-            response = predict_pb2.PredictResponse()
-            response.model_spec.name = request.model_spec.name
-            response.model_spec.version.value = 7
-            if behaviour == "ok":
-                response.outputs["classes"].int64_val.append(3)
-                response.outputs["predictions"].float_val.extend([0.1] * 10)
-            elif behaviour == "no-classes":
-                response.outputs["predictions"].float_val.extend([0.1] * 10)
-            elif behaviour == "not-softmax":
-                response.outputs["classes"].int64_val.append(3)
-                response.outputs["predictions"].float_val.extend([0.5] * 10)
-            return response
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(Servicer(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
-        yield f"127.0.0.1:{port}", script, received
-    finally:
-        server.stop(grace=None)
+    """A PredictionService on loopback answering from a script (tests.support)."""
+    with scripted_prediction_server() as served:
+        yield served
 
 
 def test_predict_sends_one_zero_image_under_the_contract(prediction_server):

@@ -16,7 +16,7 @@ from pipeline.deploy.rollout import (
     warnings_for,
 )
 from pipeline.deploy.rollout_watch import decision
-from tests.kube_objects import (
+from tests.support.kube_objects import (
     NOW,
     RS_NEW,
     RS_OLD,

@@ -13,6 +13,9 @@ Real things, not doubles:
 - ``kfp_run_pods``: pods in the real tier cluster shaped like a KFP run's (KFP's and Argo's
   labels, the project image, ``imagePullPolicy: Never``), applied into a run's ledger, and
   waits on their status; used by cluster_tests/ with the KFP stand-in below.
+- ``kube_objects``: Kubernetes objects as the client's typed models (a Deployment, its
+  ReplicaSets, pods waiting or running, events), for the pure rollout decisions; built, not
+  served: no API server is faked anywhere.
 - ``loopback_http``: a real HTTP server on a loopback port that answers with a function the
   test writes. The server is real; the responders written with it are doubles of remote HTTP
   services (a dataset mirror in test_model_data.py; the KFP API stand-in below).
@@ -25,6 +28,10 @@ Doubles, each kept only for a fault or an observation the real thing cannot give
   and task details (pod names) a test scripts, and injects a 5xx or 403 once. The Kubernetes
   side is never faked: the cluster tier (cluster_tests/) creates the run's pods for real.
 
+- ``scripted_predictions``: a PredictionService answering from a script, for what the real
+  model server never does (answer off the contract, fail on a chosen call); the deploy
+  step's probe is tested on it.
+
 - ``grpc_tap.GrpcTap``: a pass-through gRPC proxy in front of the real model server. It
   records the requests a client sent (the real server keeps no record a test can read) and
   can hold each call back (nothing makes the real server slow, so a client's deadline could
@@ -32,11 +39,6 @@ Doubles, each kept only for a fault or an observation the real thing cannot give
 
 Doubles that live elsewhere, and why:
 
-- tests/fake_apiserver.py: the old Kubernetes API double; no test imports it any more (the
-  cluster code's and the deploy steps' API behaviour runs on the cluster tier). It goes with
-  the deploy tests' move.
-- the prediction servicers in test_pipeline_deploy_probe.py and test_pipeline_deploy_steps.py:
-  the deploy steps' probe, with the pipeline/deploy rewrite.
 - the recording ``runc`` in test_airgap_dropcaps.py: what runc is handed is the point of
   that test, and its docstring says so.
 - one-off ``monkeypatch`` faults inside a single test (a half-written export in

@@ -78,13 +78,21 @@ def apply(run: KindPlatform, *bodies: dict[str, Any]) -> None:
 
 
 def web_ui_bodies(run: KindPlatform, namespace: str, image: str) -> list[dict[str, Any]]:
-    return render.web_ui_objects(
+    """The web UI's own objects, except that its pods may not pull: the image is absent and
+    the node must never try a registry (the kind tier checks containerd for pulls)."""
+    bodies = render.web_ui_objects(
         "kind",
         namespace=namespace,
         run_id=run.run_id,
         image=image,
         model_server=f"tf-serving.{namespace}.svc:9000",
     )
+    for body in bodies:
+        for container in (
+            body.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+        ):
+            container["imagePullPolicy"] = "Never"
+    return bodies
 
 
 def test_apply_then_reapply_converges(run: KindPlatform, namespace: str) -> None:

@@ -15,7 +15,7 @@ from fixtures.created.kube_resources import KubeObject, Namespace
 from fixtures.ledger import Ledger
 from fixtures.platforms.kind import KindPlatform
 from kubekit import objects
-from kubekit.constants import PIPELINE_NAMESPACE, run_labels
+from kubekit.constants import run_labels
 from kubekit.exceptions import Conflict, NotFound
 
 
@@ -84,16 +84,18 @@ def test_apply_converges_and_the_ledger_entry_deletes_the_object(
 
 
 def test_the_kfp_install_wait_returns_once_its_deployments_are_available(
-    run: KindPlatform, step_identity: tuple[str, str]
+    run: KindPlatform,
 ) -> None:
-    """A Deployment named like KFP's API server (the project image, sleeping) stands in
-    for the install: the wait must see it available, and read the version off its tag."""
+    """A Deployment named like KFP's API server (the project image, sleeping) stands in for
+    the install, in a namespace of its own (other tests' pods in kubeflow must not count):
+    the wait must see it available, and read the version off its image tag."""
+    namespace = f"tier-kfp-{secrets.token_hex(3)}"
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {
             "name": "ml-pipeline",
-            "namespace": PIPELINE_NAMESPACE,
+            "namespace": namespace,
             "labels": run_labels(run.run_id),
         },
         "spec": {
@@ -115,13 +117,17 @@ def test_the_kfp_install_wait_returns_once_its_deployments_are_available(
             },
         },
     }
+    Namespace.create(
+        run.api(),
+        namespace,
+        run_labels(run.run_id),
+        ledger=run.ledger,
+        context=run.context,
+        kubeconfig=run.kubeconfig,
+    )
+    assert kfp_install.installed_version(run.api(), namespace) is None
     KubeObject.apply_all(
         run.api(), [deployment], ledger=run.ledger, context=run.context, kubeconfig=None
     )
-    try:
-        kfp_install.wait_ready(run.api(), timeout=180)
-        assert kfp_install.installed_version(run.api()) == str(run.image).rsplit(":", 1)[1]
-    finally:
-        objects.Deployment(run.api(), "ml-pipeline", PIPELINE_NAMESPACE).delete_and_wait(
-            timeout=120
-        )
+    kfp_install.wait_ready(run.api(), timeout=180, namespace=namespace)
+    assert kfp_install.installed_version(run.api(), namespace) == str(run.image).rsplit(":", 1)[1]

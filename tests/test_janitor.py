@@ -159,10 +159,12 @@ def test_what_is_selected_is_deleted_by_the_run_teardown_in_its_order() -> None:
         janitor.Candidate("namespace", "older", OLD_RUN, TTL * 2),
         janitor.Candidate("persistentvolumeclaim", "c", OLD_RUN, TTL, {"namespace": "kubeflow"}),
         janitor.Candidate("persistentvolumeclaim", "in-a", OLD_RUN, TTL, {"namespace": "a"}),
+        janitor.Candidate("pod", "step", OLD_RUN, TTL, {"namespace": "kubeflow"}),
     ]
     actions = teardown_plan.plan([c.resource(where) for c in candidates])
     assert [(a.verb, a.item.name) for a in actions] == [
         ("delete", "r"),
+        ("delete", "Pod kubeflow/step"),  # newer than the claim it may hold: first
         ("skip", "PersistentVolumeClaim a/in-a"),  # goes with namespace a
         ("delete", "PersistentVolumeClaim kubeflow/c"),
         ("delete", "older"),

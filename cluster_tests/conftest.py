@@ -17,7 +17,7 @@ from kubernetes import client as k8s
 
 from ci.airgap import docker as docker_cli
 from ci.airgap.manifest import Manifest
-from fixtures.cluster import commands, kindctl
+from fixtures.cluster import kindctl
 from fixtures.cluster.plan import Step
 from fixtures.config import HarnessConfig
 from fixtures.created import teardown_plan
@@ -77,9 +77,7 @@ def docker(*args: str) -> str:
 
 def kind_clusters(built: Manifest) -> list[str]:
     """The clusters the air-gapped kind lists."""
-    return kindctl.parse_clusters(
-        commands.run("list kind clusters", kindctl.get_clusters_argv(built.kind), timeout=60)
-    )
+    return kindctl.existing_clusters(built.kind)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ are the ones the project creates or reads; nothing is discovered at run time.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, ClassVar, Final
 
 from kubernetes import client as k8s
@@ -148,10 +149,10 @@ class KubeObject:
         api = self._api()
         if self.namespaced:
             read = getattr(api, f"read_namespaced_{self.method}")
-            action = lambda: read(self.name, self.namespace, _request_timeout=REQUEST_TIMEOUT)  # noqa: E731
+            action = partial(read, self.name, self.namespace, _request_timeout=REQUEST_TIMEOUT)
         else:
             read = getattr(api, f"read_{self.method}")
-            action = lambda: read(self.name, _request_timeout=REQUEST_TIMEOUT)  # noqa: E731
+            action = partial(read, self.name, _request_timeout=REQUEST_TIMEOUT)
         return retry.call(f"read {self}", action, deadline=deadline)
 
     def exists(self) -> bool:

@@ -65,16 +65,17 @@ class _Rollout:
         self.last: RolloutStatus | None = None
         self.read: tuple[V1Deployment, list[V1ReplicaSet], list[V1Pod]] | None = None
 
+    @staticmethod
+    def selector_of(deployment: V1Deployment) -> str:
+        return label_selector(deployment.spec.selector.match_labels or {})
+
     def selector(self) -> str:
-        spec = self.deployment.read().spec
-        return label_selector(spec.selector.match_labels or {})
+        return self.selector_of(self.deployment.read())
 
     def decide(self, pods: list[Any], now: Callable[[], datetime]) -> Decision:
         deployment = self.deployment.read()
         replica_sets = objects.ReplicaSet.list(
-            self.client,
-            self.namespace,
-            label_selector=label_selector(deployment.spec.selector.match_labels or {}),
+            self.client, self.namespace, label_selector=self.selector_of(deployment)
         )
         self.read = (deployment, replica_sets, pods)
         self.last = rollout_status(deployment, replica_sets, pods, now=now())

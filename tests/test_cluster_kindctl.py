@@ -3,6 +3,8 @@ model volume — on real kubernetes objects and the real ci/kind files."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from kubernetes.client import (
     V1Container,
@@ -43,6 +45,23 @@ def test_cluster_config_pins_the_node_image_by_digest_for_the_pinned_kind() -> N
     argv = kindctl.create_argv("mnist-e2e")
     assert argv[:3] == ["kind", "create", "cluster"]
     assert str(kindctl.CLUSTER_CONFIG) in argv and "--wait" in argv
+
+
+def test_both_cluster_configs_name_the_service_range_the_guard_refuses() -> None:
+    for config in (kindctl.CLUSTER_CONFIG, kindctl.AIRGAP_CLUSTER_CONFIG):
+        assert kindctl.service_subnet(config) == "10.96.0.0/16"
+    argv = kindctl.guard_service_range_argv("n-control-plane", "10.96.0.0/16")
+    assert argv[:5] == ["docker", "exec", "n-control-plane", "sh", "-ec"]
+    for chain in ("FORWARD", "OUTPUT"):  # forwarded pod traffic and the node's own
+        assert f"iptables -C {chain} -d 10.96.0.0/16 -j REJECT" in argv[5]
+        assert f"iptables -I {chain} 1 -d 10.96.0.0/16 -j REJECT" in argv[5]
+
+
+def test_a_config_without_a_service_range_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "cluster.yaml"
+    config.write_text("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"networking\.serviceSubnet must be set"):
+        kindctl.service_subnet(config)
 
 
 def test_kind_version_mismatch_warns_only_for_another_release() -> None:

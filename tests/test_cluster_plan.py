@@ -70,6 +70,7 @@ def test_kind_plan_cli_prints_every_step_and_creates_nothing(
     for expected in (
         "kind create cluster --name mnist-e2e --config",
         "kindnet",
+        "iptables -I FORWARD 1 -d 10.96.0.0/16 -j REJECT",
         "cluster-scoped-resources?ref=2.5.0",
         "kind load docker-image",
         "chown 10001:10001",

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from typing import Final
+from typing import Final, NamedTuple
 
 import grpc
 
@@ -125,15 +125,22 @@ def wait_for_prediction(
     )
 
 
-def get_status(url: str, timeout: float) -> int:
-    """The HTTP status of ``GET url`` (error statuses included, not raised)."""
+class HttpAnswer(NamedTuple):
+    """A status and who gave it: the Server header names a server that is not ours."""
+
+    status: int
+    server: str
+
+
+def get_status(url: str, timeout: float) -> HttpAnswer:
+    """The HTTP status of ``GET url`` (error statuses included, not raised) and its Server."""
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"{url!r} is not an http(s) URL")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 -- checked above
-            return int(response.status)
+            return HttpAnswer(int(response.status), response.headers.get("Server", ""))
     except urllib.error.HTTPError as exc:
-        return int(exc.code)
+        return HttpAnswer(int(exc.code), exc.headers.get("Server", "") if exc.headers else "")
 
 
 def wait_for_http(
@@ -149,13 +156,15 @@ def wait_for_http(
 
     def ready() -> None:
         try:
-            status = get_status(url, timeout=min(10.0, max(1.0, deadline - clock())))
+            status, server = get_status(url, timeout=min(10.0, max(1.0, deadline - clock())))
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             raise NotReady(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}") from exc
         if status >= 500:
             raise NotReady(f"HTTP {status}")
         if status != 200:
-            raise DeployError(f"'GET {url}' answered {status}; expected 200")
+            raise DeployError(
+                f"'GET {url}' answered {status} (Server: {server or 'not named'}); expected 200"
+            )
 
     wait_until(
         f"GET {url}", ready, timeout=timeout, max_interval=RETRY_SECONDS, clock=clock, sleep=sleep

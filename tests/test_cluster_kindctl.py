@@ -50,11 +50,33 @@ def test_cluster_config_pins_the_node_image_by_digest_for_the_pinned_kind() -> N
 def test_both_cluster_configs_name_the_service_range_the_guard_refuses() -> None:
     for config in (kindctl.CLUSTER_CONFIG, kindctl.AIRGAP_CLUSTER_CONFIG):
         assert kindctl.service_subnet(config) == "10.96.0.0/16"
-    argv = kindctl.guard_service_range_argv("n-control-plane", "10.96.0.0/16")
+    rules = kindctl.guard_rules("10.96.0.0/16")
+    # what pods send through the node, and what the node sends itself
+    assert rules == [
+        ("FORWARD", "-d 10.96.0.0/16 -j REJECT"),
+        ("OUTPUT", "-d 10.96.0.0/16 -j REJECT"),
+    ]
+    argv = kindctl.guard_argv("n-control-plane", rules)
     assert argv[:5] == ["docker", "exec", "n-control-plane", "sh", "-ec"]
-    for chain in ("FORWARD", "OUTPUT"):  # forwarded pod traffic and the node's own
-        assert f"iptables -C {chain} -d 10.96.0.0/16 -j REJECT" in argv[5]
-        assert f"iptables -I {chain} 1 -d 10.96.0.0/16 -j REJECT" in argv[5]
+    for chain in ("FORWARD", "OUTPUT"):  # checked first, so a second run adds nothing
+        assert (
+            f"{{ iptables -C {chain} -d 10.96.0.0/16 -j REJECT 2>/dev/null"
+            f" || iptables -I {chain} 1 -d 10.96.0.0/16 -j REJECT ; }}"
+        ) in argv[5]
+
+
+def test_airgap_nodes_also_refuse_everything_off_their_docker_network() -> None:
+    network = kindctl.parse_node_network("172.21.0.2/16 \n")
+    assert network == "172.21.0.0/16"
+    rules = kindctl.guard_rules("10.96.0.0/16", network)
+    assert rules[2:] == [
+        ("FORWARD", "-o eth0 ! -d 172.21.0.0/16 -j REJECT"),
+        ("OUTPUT", "-o eth0 ! -d 172.21.0.0/16 -j REJECT"),
+    ]
+    with pytest.raises(ValueError, match="one Docker network"):
+        kindctl.parse_node_network("172.21.0.2/16 172.22.0.2/16")
+    with pytest.raises(ValueError, match="one Docker network"):
+        kindctl.parse_node_network("")
 
 
 def test_a_config_without_a_service_range_is_refused(tmp_path: Path) -> None:

@@ -122,3 +122,30 @@ def test_a_failing_step_names_itself_and_where_to_look(tmp_path: Path) -> None:
         "provision 2/3: second",
         "provision 2/3: FAILED: HTTP 403: forbidden",
     ]
+
+
+def test_an_airgap_build_without_kfp_stops_at_the_check_before_any_cluster(
+    tmp_path: Path,
+) -> None:
+    from ci.airgap.manifest import Manifest
+    from fixtures.platforms.base import PlatformUnavailable
+
+    subject = platform(KindPlatform, tmp_path, airgap=True)
+    titles = [s.title for s in subject.steps()]
+    check = titles.index("Kubeflow Pipelines in the air-gapped build")
+    assert check < next(i for i, t in enumerate(titles) if t.startswith("kind cluster"))
+    subject.built = Manifest(
+        node_image="mnist-e2e/kind-node:v1-abc",
+        kind="kind",
+        kubectl="kubectl",
+        kubernetes_version="v1.34.4",
+        kind_version="v0.30.0",
+        kfp_blocked=["github.com/kubeflow/pipelines: no module version for 2.17.0"],
+    )
+    with pytest.raises(PlatformUnavailable) as refused:
+        subject.steps()[check].run()
+    assert str(refused.value) == (
+        "--airgap: the air-gapped build has no Kubeflow Pipelines (github.com/kubeflow/"
+        "pipelines: no module version for 2.17.0): a kind run needs it; nothing was created"
+    )
+    assert list(subject.ledger) == []

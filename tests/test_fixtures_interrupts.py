@@ -95,6 +95,7 @@ def test_sigterm_mid_training_tears_everything_down(tmp_path):
     assert _scratch_dirs() <= scratch_before
     summary = json.loads((ledger.path.parent / "summary.json").read_text())
     assert summary["leftovers"] == []
+    assert summary["error"] == "interrupted: received signal 15 (SIGTERM)", summary
 
 
 def test_a_failing_train_step_fails_the_run_and_still_tears_down(tmp_path):

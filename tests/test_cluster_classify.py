@@ -10,26 +10,10 @@ from kfp_server_api import (
     V2beta1Run,
     V2beta1RunDetails,
 )
-from kubernetes.client import (
-    V1Container,
-    V1ContainerState,
-    V1ContainerStateRunning,
-    V1ContainerStateTerminated,
-    V1ContainerStateWaiting,
-    V1ContainerStatus,
-    V1Deployment,
-    V1DeploymentSpec,
-    V1DeploymentStatus,
-    V1LabelSelector,
-    V1ObjectMeta,
-    V1Pod,
-    V1PodCondition,
-    V1PodSpec,
-    V1PodStatus,
-    V1PodTemplateSpec,
-)
+from kubernetes.client import V1ContainerStateTerminated, V1ContainerStatus, V1Deployment, V1Pod
 
 from fixtures.cluster import classify
+from tests.support import kube_objects as objects
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 WORKFLOW = "workflows.argoproj.io/workflow"
@@ -47,47 +31,33 @@ def pod(
     labels: dict[str, str] | None = None,
     image: str = "mnist-e2e:abc",
 ) -> V1Pod:
-    """A pod as the API returns it, with one container in the given state."""
-    state = (
-        V1ContainerState(waiting=V1ContainerStateWaiting(reason=waiting, message=message))
-        if waiting
-        else V1ContainerState(running=V1ContainerStateRunning(started_at=NOW))
-    )
-    last = (
-        V1ContainerState(terminated=V1ContainerStateTerminated(exit_code=last_exit, reason="Error"))
-        if last_exit is not None
-        else None
-    )
+    """A KFP run's step pod (no controller) in ``kubeflow``, its one container ``main`` in the
+    given state; unscheduled pods have no container status yet."""
+    containers: list[V1ContainerStatus] = []
     conditions = []
     if unschedulable_for is not None:
         conditions.append(
-            V1PodCondition(
-                type="PodScheduled",
-                status="False",
-                reason="Unschedulable",
-                message="0/1 nodes are available: 1 Insufficient cpu.",
-                last_transition_time=NOW - unschedulable_for,
+            objects.unschedulable(
+                NOW - unschedulable_for, "0/1 nodes are available: 1 Insufficient cpu."
             )
         )
-    statuses = (
-        None
-        if unschedulable_for is not None
-        else [
-            V1ContainerStatus(
-                name="main",
-                image=image,
-                image_id="",
-                ready=waiting is None,
-                restart_count=restarts,
-                state=state,
-                last_state=last,
-            )
-        ]
-    )
-    return V1Pod(
-        metadata=V1ObjectMeta(name=name, namespace="kubeflow", labels=labels or {}),
-        spec=V1PodSpec(containers=[V1Container(name="main", image=image)]),
-        status=V1PodStatus(phase=phase, conditions=conditions, container_statuses=statuses),
+    elif waiting:
+        exited = (
+            V1ContainerStateTerminated(exit_code=last_exit, reason="Error")
+            if last_exit is not None
+            else None
+        )
+        containers.append(objects.waiting(waiting, message, restarts, exited, "main", image))
+    else:
+        containers.append(objects.running(True, "main", image, restarts))
+    return objects.pod(
+        name,
+        owner=None,
+        namespace="kubeflow",
+        labels=labels or {},
+        phase=phase,
+        containers=containers,
+        conditions=conditions,
     )
 
 
@@ -291,18 +261,15 @@ def deployment(
     generation: int = 1,
     observed: int = 1,
 ) -> V1Deployment:
-    return V1Deployment(
-        metadata=V1ObjectMeta(name=name, namespace="kubeflow", generation=generation),
-        spec=V1DeploymentSpec(
-            replicas=1,
-            selector=V1LabelSelector(match_labels={"app": name}),
-            template=V1PodTemplateSpec(
-                spec=V1PodSpec(containers=[V1Container(name=name, image=image)])
-            ),
-        ),
-        status=V1DeploymentStatus(
-            observed_generation=observed, updated_replicas=available, available_replicas=available
-        ),
+    """One of KFP's one-replica Deployments in ``kubeflow``."""
+    return objects.deployment(
+        name=name,
+        namespace="kubeflow",
+        image=image,
+        generation=generation,
+        observed=observed,
+        updated=available,
+        available=available,
     )
 
 

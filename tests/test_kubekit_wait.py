@@ -18,6 +18,7 @@ from kubernetes import client as k8s
 
 from kubekit.exceptions import ApiError, NotReady, WaitFailed, WaitTimeout
 from kubekit.wait import Decision, until, wait_until, watch_until
+from tests.support import kube_objects as objects
 
 
 def test_returns_once_the_probe_passes():
@@ -94,26 +95,18 @@ def test_the_sleep_backs_off_up_to_the_max_interval_and_never_past_the_deadline(
 
 def pod(name: str, waiting: str | None = None) -> k8s.V1Pod:
     """A pod of KFP's train step: running, or with its container *waiting* for *waiting*."""
-    state = (
-        k8s.V1ContainerState(waiting=k8s.V1ContainerStateWaiting(reason=waiting, message="x:1"))
+    container = (
+        objects.waiting(waiting, "x:1", name="main", image="x:1")
         if waiting
-        else k8s.V1ContainerState(running=k8s.V1ContainerStateRunning())
+        else objects.running(name="main", image="x:1")
     )
-    return k8s.V1Pod(
-        metadata=k8s.V1ObjectMeta(name=name, namespace="kubeflow", uid=f"{name}-uid"),
-        status=k8s.V1PodStatus(
-            phase="Pending" if waiting else "Running",
-            container_statuses=[
-                k8s.V1ContainerStatus(
-                    name="main",
-                    image="x:1",
-                    image_id="",
-                    ready=waiting is None,
-                    restart_count=0,
-                    state=state,
-                )
-            ],
-        ),
+    return objects.pod(
+        name,
+        owner=None,
+        namespace="kubeflow",
+        labels={},
+        phase="Pending" if waiting else "Running",
+        containers=[container],
     )
 
 

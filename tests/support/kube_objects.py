@@ -1,6 +1,6 @@
 """Kubernetes objects as the API returns them, built in tests: the client's typed models
 (V1Deployment, V1Pod, …), for the pure decisions that read them (rollout status, failure
-classification, diagnostics). One place for the builders, so tests describe states, not JSON.
+classification, diagnostics, the watch wait). One place for the builders, so tests describe states, not JSON.
 
 Defaults make a one-replica Deployment ``tf-serving`` in ``run-ns`` at revision 2 whose
 ReplicaSet ``rs-new`` owns the pods; :func:`from_api_json` and :func:`api_json` convert
@@ -10,7 +10,7 @@ through the client's own (de)serializer, for the shapes the API server really se
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,8 +59,9 @@ def deployment(
     available: int = 1,
     revision: str = "2",
     conditions: Iterable[V1DeploymentCondition] = (),
+    image: str = "tf:1",
 ) -> V1Deployment:
-    """A Deployment with its status: *updated*, *total* and *available* replicas."""
+    """A Deployment of *image* with its status: *updated*, *total* and *available* replicas."""
     return V1Deployment(
         metadata=V1ObjectMeta(
             name=name,
@@ -75,7 +76,7 @@ def deployment(
             selector=V1LabelSelector(match_labels=LABELS),
             template=V1PodTemplateSpec(
                 metadata=V1ObjectMeta(labels=LABELS),
-                spec=V1PodSpec(containers=[V1Container(name=name, image="tf:1")]),
+                spec=V1PodSpec(containers=[V1Container(name=name, image=image)]),
             ),
         ),
         status=V1DeploymentStatus(
@@ -116,29 +117,37 @@ RS_NEW = replica_set("2", "rs-new")
 def pod(
     name: str,
     *,
-    owner: str = "rs-new",
+    owner: str | None = "rs-new",
     namespace: str = NAMESPACE,
+    labels: Mapping[str, str] = LABELS,
     phase: str = "Pending",
     containers: Iterable[V1ContainerStatus] = (),
     conditions: Iterable[V1PodCondition] = (),
     deleting: bool = False,
 ) -> V1Pod:
-    """A pod of ReplicaSet *owner* with *containers*' statuses."""
+    """A pod of ReplicaSet *owner* (None: of no controller, like a workflow's step pod) with
+    *containers*' statuses; its spec names the same containers and images."""
+    owners = (
+        [
+            V1OwnerReference(
+                api_version="apps/v1", kind="ReplicaSet", name=owner, uid=owner, controller=True
+            )
+        ]
+        if owner
+        else None
+    )
+    statuses = list(containers)
     return V1Pod(
         metadata=V1ObjectMeta(
             name=name,
             namespace=namespace,
-            labels=LABELS,
+            uid=f"{name}-uid",
+            labels=dict(labels),
             deletion_timestamp=NOW if deleting else None,
-            owner_references=[
-                V1OwnerReference(
-                    api_version="apps/v1", kind="ReplicaSet", name=owner, uid=owner, controller=True
-                )
-            ],
+            owner_references=owners,
         ),
-        status=V1PodStatus(
-            phase=phase, container_statuses=list(containers), conditions=list(conditions)
-        ),
+        spec=V1PodSpec(containers=[V1Container(name=c.name, image=c.image) for c in statuses]),
+        status=V1PodStatus(phase=phase, container_statuses=statuses, conditions=list(conditions)),
     )
 
 
@@ -148,11 +157,12 @@ def waiting(
     restarts: int = 0,
     last_exit: V1ContainerStateTerminated | None = None,
     name: str = NAME,
+    image: str = "tf:1",
 ) -> V1ContainerStatus:
     """A container waiting for *reason* (after *last_exit*, if it ran before)."""
     return V1ContainerStatus(
         name=name,
-        image="tf:1",
+        image=image,
         image_id="",
         ready=False,
         restart_count=restarts,
@@ -161,14 +171,16 @@ def waiting(
     )
 
 
-def running(ready: bool = True, name: str = NAME) -> V1ContainerStatus:
+def running(
+    ready: bool = True, name: str = NAME, image: str = "tf:1", restarts: int = 0
+) -> V1ContainerStatus:
     """A running container, ready or not."""
     return V1ContainerStatus(
         name=name,
-        image="tf:1",
+        image=image,
         image_id="",
         ready=ready,
-        restart_count=0,
+        restart_count=restarts,
         state=V1ContainerState(running=V1ContainerStateRunning(started_at=NOW)),
     )
 

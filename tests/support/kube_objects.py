@@ -1,6 +1,7 @@
 """Kubernetes objects as the API returns them, built in tests: the client's typed models
 (V1Deployment, V1Pod, …), for the pure decisions that read them (rollout status, failure
-classification, diagnostics, the watch wait). One place for the builders, so tests describe states, not JSON.
+classification, diagnostics, the watch wait). One place for the builders, so tests describe
+states, not JSON.
 
 Defaults make a one-replica Deployment ``tf-serving`` in ``run-ns`` at revision 2 whose
 ReplicaSet ``rs-new`` owns the pods; :func:`from_api_json` and :func:`api_json` convert

@@ -1,6 +1,7 @@
 """The air-gapped kind path, side by side in one run: ``tox -e airgap`` warm, cluster create
-and delete from the local node image, ``kind load`` of each image with its size, and
-(``--tier``) the cluster tier's wall time.
+and delete from the local node image, ``kind load`` of each image with its size, how long a
+new Service takes to answer a pod (benchmarks/service_programming.py), and (``--tier``) the
+cluster tier's wall time.
 
 A cold build is measured with ``--cold``: a fresh cache, Go build cache and module cache in a
 temporary folder (everything is downloaded and compiled again; about half an hour here).
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.output import format_table
+from fixtures.cluster import kindctl
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     from ci.airgap.manifest import load
 
     rows: list[tuple[str, float, str]] = []
+    results: dict[str, Any] = {}
     build = [sys.executable, "-m", "ci.airgap"]
     if args.cold:
         with tempfile.TemporaryDirectory(prefix="mnist-e2e-cold-") as scratch:
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     rows.append(("airgap build, warm (all cached)", _timed(build), ""))
     built = load()
     cluster = f"mnist-e2e-bench-{secrets.token_hex(2)}"
+    had_network = _has_kind_network()
     config = ROOT / "ci" / "kind" / "cluster-airgap.yaml"
     create = [built.kind, "create", "cluster", "--name", cluster, "--config", str(config)]
     rows.append(
@@ -74,6 +78,15 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             size = f"{docker.image_size(image) / 1e9:.2f} GB"
             seconds = _timed([built.kind, "load", "docker-image", image, "--name", cluster])
             rows.append((f"kind load {role} image", seconds, f"{image}, {size}"))
+        lag = _service_programming(built, cluster)
+        rows.append(
+            (
+                "new Service answers a pod (kube-proxy's lag), median",
+                lag["median"],
+                f"max {lag['max']:.2f} s of {lag['rounds']}; node guard on",
+            )
+        )
+        results["service_programming"] = lag
     finally:
         rows.append(
             (
@@ -82,8 +95,43 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
                 "",
             )
         )
+        if not had_network and _has_kind_network():  # kind made it for this cluster
+            _timed(kindctl.remove_network_argv())
     if args.tier:
         tier = [sys.executable, "-m", "pytest", "cluster_tests", "-q", "-p", "no:cacheprovider"]
         rows.append(("cluster tier (pytest cluster_tests)", _timed(tier), ""))
     table = format_table(["what", "seconds", "detail"], [(w, f"{s:.1f}", d) for w, s, d in rows])
-    return table, {"rows": [{"what": w, "seconds": s, "detail": d} for w, s, d in rows]}
+    return table, {
+        **results,
+        "rows": [{"what": w, "seconds": s, "detail": d} for w, s, d in rows],
+    }
+
+
+def _has_kind_network() -> bool:
+    listed = subprocess.run(
+        kindctl.list_networks_argv(), capture_output=True, text=True, check=True, timeout=60
+    )
+    return kindctl.KIND_NETWORK in listed.stdout.split()
+
+
+def _service_programming(built: Any, cluster: str) -> dict[str, Any]:
+    """The node guarded as the kind platform guards the nodes it creates, then the lag."""
+    from benchmarks import service_programming
+    from kubekit.client import from_kubeconfig
+
+    node = f"{cluster}-control-plane"
+    network = kindctl.parse_node_network(
+        subprocess.run(
+            kindctl.node_network_argv(node), capture_output=True, text=True, check=True
+        ).stdout
+    )
+    subnet = kindctl.service_subnet(kindctl.AIRGAP_CLUSTER_CONFIG)
+    rules = kindctl.guard_rules(subnet, network)
+    subprocess.run(kindctl.guard_argv(node, rules), check=True, capture_output=True, timeout=60)
+    context = kindctl.context_for(cluster)
+    return service_programming.measure(
+        from_kubeconfig(context),
+        [built.kubectl, "--context", context],
+        built.images["project"],
+        subnet,
+    )

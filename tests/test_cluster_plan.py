@@ -149,3 +149,27 @@ def test_an_airgap_build_without_kfp_stops_at_the_check_before_any_cluster(
         "pipelines: no module version for 2.17.0): a kind run needs it; nothing was created"
     )
     assert list(subject.ledger) == []
+
+
+@pytest.mark.slow
+def test_an_e2e_session_starts_with_its_own_plan(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "e2e", "--collect-only", "-p", "no:cacheprovider",
+            "--platform", "kind", "--airgap", "--artifacts-dir", str(tmp_path / "artifacts"),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    header = done.stdout.split("collected", 1)[0]
+    run_id = re.search(r"mnist-e2e plan of run (\S+) \(--platform kind\)", header)
+    assert run_id, header
+    assert "Kubeflow Pipelines in the air-gapped build" in header
+    assert f"create Namespace {run_id.group(1)}" in header

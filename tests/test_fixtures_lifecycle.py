@@ -78,3 +78,22 @@ def test_finish_happens_once_and_not_at_all_without_a_run(tmp_path: Path) -> Non
     nothing = RunLifecycle(HarnessConfig(artifacts_dir=tmp_path / "none"), RUN)
     assert nothing.finish(failed=False) is None
     assert not (tmp_path / "none").exists()
+
+
+def test_a_cluster_runs_plan_is_its_own_options_and_run_id_and_touches_nothing(
+    tmp_path: Path,
+) -> None:
+    run = RunLifecycle(
+        HarnessConfig(platform="kind", airgap=True, artifacts_dir=tmp_path / "artifacts"), RUN
+    )
+    plan = run.plan_text()
+    assert plan is not None
+    assert plan.splitlines()[0] == (
+        f"mnist-e2e plan of run {RUN} (--platform kind): the steps it executes, in order"
+    )
+    assert "Kubeflow Pipelines in the air-gapped build" in plan  # --airgap's own check
+    assert "cluster-airgap.yaml --image NODE_IMAGE" in plan
+    assert f"create Namespace {RUN}" in plan
+    assert not (tmp_path / "artifacts").exists()
+    local = RunLifecycle(HarnessConfig(artifacts_dir=tmp_path / "artifacts"), RUN)
+    assert local.plan_text() is None

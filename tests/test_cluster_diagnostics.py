@@ -40,3 +40,30 @@ def test_collect_without_any_cluster_still_writes_what_it_knows(tmp_path: Path) 
     written = diagnostics.collect([Resource("tempdir", "/tmp/x", {"path": "/tmp/x"})], tmp_path)
     assert {p.name for p in written} == {"ledger.json", "failure.txt"}
     assert "no failing pod" in (tmp_path / "failure.txt").read_text()
+
+
+class ScriptedLogs:
+    """A pod whose log reads answer a script (the last repeats); counts them."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.reads = 0
+
+    def logs(self, **_options: object) -> str:
+        self.reads += 1
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+    def __str__(self) -> str:
+        return "Pod ns/crashing"
+
+
+def test_a_crash_loops_previous_log_is_read_again_while_the_kubelet_has_none() -> None:
+    gone = f"{diagnostics.LOG_GONE}containerd://b897a63c"
+    pod = ScriptedLogs(gone, gone, "previous run: the real log\n")
+    assert diagnostics.container_log(pod, "main", previous=True) == "previous run: the real log\n"  # type: ignore[arg-type]
+    assert pod.reads == 3
+    # The current instance's log is what it is; and a log that never comes back says so.
+    assert diagnostics.container_log(ScriptedLogs(gone), "main", previous=False) == gone  # type: ignore[arg-type]
+    never = diagnostics.container_log(ScriptedLogs(gone), "main", previous=True, timeout=1.0)  # type: ignore[arg-type]
+    assert never.startswith("'the log of Pod ns/crashing container main' timed out"), never
+    assert "unable to retrieve container logs" in never

@@ -18,8 +18,11 @@ from kubekit.wait import until
 # A command that leaves a child behind, the way `kind create cluster` leaves its `docker run`:
 # the grandchild's pid goes to a file, then the command waits on it.
 LEAVES_A_CHILD = 'sleep 300 & echo $! > "$1"; wait'
+# A background job of a non-interactive shell starts with SIGINT ignored (as CI may run
+# this); a terminal's Ctrl-C reaches a harness with Python's own handler, so it gets it back.
 HARNESS = """
-import sys
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from fixtures.cluster import commands
 commands.run("leave a child", ["sh", "-c", sys.argv[1], "sh", sys.argv[2]], timeout=120)
 """

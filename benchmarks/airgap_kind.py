@@ -119,15 +119,8 @@ def _service_programming(built: Any, cluster: str) -> dict[str, Any]:
     from benchmarks import service_programming
     from kubekit.client import from_kubeconfig
 
-    node = f"{cluster}-control-plane"
-    network = kindctl.parse_node_network(
-        subprocess.run(
-            kindctl.node_network_argv(node), capture_output=True, text=True, check=True
-        ).stdout
-    )
     subnet = kindctl.service_subnet(kindctl.AIRGAP_CLUSTER_CONFIG)
-    rules = kindctl.guard_rules(subnet, network)
-    subprocess.run(kindctl.guard_argv(node, rules), check=True, capture_output=True, timeout=60)
+    kindctl.guard_nodes(cluster, subnet, kind=built.kind, off_network=True)
     context = kindctl.context_for(cluster)
     return service_programming.measure(
         from_kubeconfig(context),

@@ -9,7 +9,6 @@ host's network may answer the address at once, and the lag would read as zero.
 
 from __future__ import annotations
 
-import ipaddress
 import statistics
 import subprocess
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 from kubernetes import client as k8s
 
+from fixtures.cluster import kindctl
 from kubekit import objects
 from kubekit.wait import until
 from pipeline.deploy.rollout_watch import wait_for_rollout
@@ -29,7 +29,7 @@ print("polling", flush=True)
 while time.time() < deadline:
     try:
         socket.create_connection((address, 80), timeout=1).close()
-    except OSError:
+    except OSError:  # refused until kube-proxy programs it: poll again, 20 ms being the resolution
         time.sleep(0.02)
         continue
     print(f"{time.time():.3f}", flush=True)
@@ -86,16 +86,9 @@ def _server_and_client(api: k8s.ApiClient, image: str) -> None:
     )
 
 
-def _free_address(api: k8s.ApiClient, subnet: str) -> str:
-    services = k8s.CoreV1Api(api).list_service_for_all_namespaces().items
-    taken = {s.spec.cluster_ip for s in services}
-    return next(
-        str(a) for a in reversed(list(ipaddress.ip_network(subnet).hosts())) if str(a) not in taken
-    )
-
-
 def _one_round(api: k8s.ApiClient, kubectl: list[str], subnet: str, n: int) -> float:
-    address = _free_address(api, subnet)
+    services = k8s.CoreV1Api(api).list_service_for_all_namespaces().items
+    address = kindctl.free_service_address((s.spec.cluster_ip for s in services), subnet)
     poller = subprocess.Popen(
         [*kubectl, "exec", "-n", NAMESPACE, "bench-client", "--",
          "python", "-c", POLL, address],

@@ -52,8 +52,8 @@ def manifest_with_a_kfp_render(built: Manifest, tmp_path: Path) -> Path:
     return cache
 
 
-def containers_named(name: str) -> list[str]:
-    return docker("ps", "-a", "--filter", f"name=^{name}$", "--format", "{{.Names}}").split()
+def node_containers(cluster: str) -> list[str]:
+    return docker(*kindctl.node_containers_argv(cluster)[1:]).split()
 
 
 def test_sigterm_while_the_cluster_is_created_still_tears_it_down(
@@ -81,7 +81,7 @@ def test_sigterm_while_the_cluster_is_created_still_tears_it_down(
     try:
         until(
             f"node container {node} (kind create cluster under way)",
-            lambda: run.poll() is not None or bool(containers_named(node)),
+            lambda: run.poll() is not None or bool(node_containers(cluster)),
             timeout=300,
         )
         if run.poll() is not None:
@@ -102,7 +102,7 @@ def test_sigterm_while_the_cluster_is_created_still_tears_it_down(
     assert [(r.name, r.details["created"]) for r in recorded] == [(cluster, True)], recorded
     assert not any(r.kind == "namespace" for r in ledger), "cancelled before the namespace step"
     assert cluster not in kind_clusters(built), f"cluster {cluster} left:\n{output[-3000:]}"
-    assert containers_named(node) == [], f"node container {node} left:\n{output[-3000:]}"
+    assert node_containers(cluster) == [], f"node container {node} left:\n{output[-3000:]}"
     assert teardown_plan.leftovers(ledger.resources()) == []
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["leftovers"] == [], summary

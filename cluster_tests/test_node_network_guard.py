@@ -12,8 +12,6 @@ and cluster DNS, still work.
 
 from __future__ import annotations
 
-import ipaddress
-
 import pytest
 from kubernetes import client as k8s
 
@@ -42,9 +40,10 @@ sys.exit(0 if seen == expected else 1)
 def unused_service_address(run: KindPlatform) -> str:
     """The highest address of the Service range that no Service holds."""
     services = k8s.CoreV1Api(run.api()).list_service_for_all_namespaces().items
-    taken = {s.spec.cluster_ip for s in services}
-    subnet = ipaddress.ip_network(kindctl.service_subnet(kindctl.AIRGAP_CLUSTER_CONFIG))
-    return next(str(a) for a in reversed(list(subnet.hosts())) if str(a) not in taken)
+    return kindctl.free_service_address(
+        (s.spec.cluster_ip for s in services),
+        kindctl.service_subnet(kindctl.AIRGAP_CLUSTER_CONFIG),
+    )
 
 
 def connect_from_pod(run: KindPlatform, name: str, host: str, port: int, expected: str) -> None:

@@ -182,3 +182,9 @@ def test_content_hash_follows_the_build_context_only(tmp_path) -> None:
 def test_image_for_a_checkout_outside_git_says_to_pass_image(tmp_path) -> None:
     with pytest.raises(docker_images.ImageError, match="--image"):
         docker_images.git_sha(tmp_path)
+
+
+def test_the_free_service_address_is_the_highest_no_service_holds() -> None:
+    assert kindctl.free_service_address([], "10.96.0.0/16") == "10.96.255.254"
+    held = ["10.96.0.1", "10.96.255.254", "10.96.255.253", "None"]  # "None": headless
+    assert kindctl.free_service_address(held, "10.96.0.0/16") == "10.96.255.252"

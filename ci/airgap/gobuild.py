@@ -159,6 +159,41 @@ def build(target: GoModule, ldflags: str = "") -> tuple[Path, bool]:
     return cache.entry("go", name, inputs, run)
 
 
+def build_tree(
+    name: str,
+    source: Path,
+    source_key: str,
+    packages: tuple[str, ...],
+    *,
+    tags: tuple[str, ...] = (),
+) -> tuple[Path, bool]:
+    """Build ``packages`` (paths relative to ``source``, a module root whose dependencies the
+    module proxy serves) into ``<cache>/go/<name>-<key>/bin``: (bin dir, built now?)."""
+    inputs = cache.key(source_key, packages, tags, go_version())
+
+    def run(folder: Path) -> None:
+        env = {
+            **os.environ,
+            # -mod=mod: go.sum may lack sums of modules the packages need (KFP's does).
+            "GOFLAGS": "-mod=mod -buildvcs=false",
+            "CGO_ENABLED": "0",
+            "GOWORK": "off",
+            "GOTOOLCHAIN": "local",
+        }
+        command = ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(folder / "bin") + "/"]
+        if tags:
+            command.append("-tags=" + ",".join(tags))
+        (folder / "bin").mkdir()
+        done = subprocess.run(
+            [*command, *packages], cwd=source, env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+            raise RuntimeError(f"building {name} from {source} failed:\n{tail}")
+
+    return cache.entry("go", name, inputs, run)
+
+
 HERE = Path(__file__).resolve().parent
 
 

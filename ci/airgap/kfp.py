@@ -1,7 +1,8 @@
-"""Kubeflow Pipelines standalone with no registry: KFP's and Argo's programs from the module
-proxy, SeaweedFS from PyPI, MariaDB from Debian, each in an image on a local bookworm base, and
-KFP's own kustomize manifests (read from its module in the module cache, never copied into the
-repo) rendered by our kubectl with every image local and every remote reference resolved.
+"""Kubeflow Pipelines standalone with no registry: KFP's programs from its release source
+(kfp_source: the vendored archive) and Argo's from the module proxy, SeaweedFS from PyPI,
+MariaDB from Debian, each in an image on a local bookworm base, and KFP's own kustomize
+manifests (read from that source, never copied into the repo) rendered by our kubectl with
+every image local and every remote reference resolved.
 
 Left out of the render (``LEFT_OUT``), since a headless run needs none of them: the UI, the
 visualization server, the v1 cache webhook (cache-server, cache-deployer), the metadata
@@ -30,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from ci.airgap import cache, docker, gobuild, images, pins, rootfs
+from ci.airgap import cache, docker, gobuild, images, kfp_source, pins, rootfs
 
 HERE = Path(__file__).resolve().parent / "kfp"
 Step = Callable[..., Any]  # __main__.Table.step: (what, version, work, detail) -> result
@@ -235,11 +236,26 @@ def mariadb_image(step: Step) -> str:
 NO_SAMPLES = {"pipelines": [], "loadSamplesOnRestart": False}
 
 
-def kfp_images(step: Step, base: str) -> dict[str, str]:
+def kfp_images(step: Step, base: str, source: kfp_source.KfpSource) -> dict[str, str]:
     """API server, persistence agent, driver and launcher, laid out as upstream's images
-    (backend/Dockerfile*): binaries in /bin, the API server's /config, non-root users."""
-    bin_dir = step(pins.KFP.module, pins.KFP_VERSION, lambda: gobuild.build(pins.KFP)) / "bin"
-    config = gobuild.module_dir(pins.KFP) / "backend" / "src" / "apiserver" / "config"
+    (backend/Dockerfile*): binaries in /bin, the API server's /config, non-root users (the
+    driver and launcher as upstream's 65532; the API server and persistence agent as 65534,
+    where upstream's images leave root or an unnamed system user to the manifests' 1000)."""
+    bin_dir = (
+        step(
+            "kfp programs (go build)",
+            pins.KFP_VERSION,
+            lambda: gobuild.build_tree(
+                f"kubeflow-pipelines-{pins.KFP_VERSION}",
+                source.root,
+                source.key,
+                pins.KFP_PACKAGES,
+                tags=("netgo",),  # as backend/Dockerfile.driver and .launcher build
+            ),
+        )
+        / "bin"
+    )
+    config = source.apiserver_config
     scratch = Path(tempfile.mkdtemp(prefix="mnist-e2e-kfp-"))
     (scratch / "sample_config.json").write_text(json.dumps(NO_SAMPLES) + "\n")
     stamp = {"COMMIT_SHA": pins.KFP_COMMIT, "TAG_NAME": pins.KFP_VERSION}
@@ -275,12 +291,12 @@ def kfp_images(step: Step, base: str) -> dict[str, str]:
         ),
         "kfp-driver": (
             {"driver": bin_dir / "driver"},
-            binaries_dockerfile(base, {"driver": "/bin/driver"}, ["/bin/driver"], user="65534"),
+            binaries_dockerfile(base, {"driver": "/bin/driver"}, ["/bin/driver"], user="65532"),
         ),
         "kfp-launcher": (
             {"launcher-v2": bin_dir / "launcher-v2"},
             binaries_dockerfile(
-                base, {"launcher-v2": "/bin/launcher-v2"}, ["/bin/launcher-v2"], user="65534"
+                base, {"launcher-v2": "/bin/launcher-v2"}, ["/bin/launcher-v2"], user="65532"
             ),
         ),
     }  # fmt: skip
@@ -538,11 +554,11 @@ def _copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, copy_function=shutil.copyfile, symlinks=False)
 
 
-def local_tree(kfp_dir: Path, argo_dir: Path, folder: Path) -> Path:
+def local_tree(kfp_kustomize: Path, argo_dir: Path, folder: Path) -> Path:
     """KFP's and Argo's manifests side by side under ``folder``, KFP's remote references to
     Argo rewritten to relative paths. Returns KFP's kustomize root."""
     kfp_root, argo_root = folder / "kfp", folder / "argo"
-    _copy_tree(kfp_dir / "manifests" / "kustomize", kfp_root)
+    _copy_tree(kfp_kustomize, kfp_root)
     _copy_tree(argo_dir / "manifests", argo_root)
     for path in kfp_root.rglob("kustomization.yaml"):
         text = path.read_text()
@@ -554,19 +570,18 @@ def local_tree(kfp_dir: Path, argo_dir: Path, folder: Path) -> Path:
 
 
 HEADER = """# Kubeflow Pipelines {version} standalone ({part}), rendered by ci/airgap/kfp.py from KFP's
-# and Argo's manifests in the module cache; every image local, pulled never.
+# release source and Argo's module; every image local, pulled never.
 # Left out: {left_out}.
 # PVCs made emptyDir (no storage provisioner on the air-gapped node): {pvcs}.
 """
 
 
-def render(kubectl: Path, local: dict[str, str]) -> tuple[Path, bool]:
+def render(kubectl: Path, local: dict[str, str], source: kfp_source.KfpSource) -> tuple[Path, bool]:
     """``<cache>/kfp-manifests/<name>-<key>/``: 10-cluster-scoped.yaml, then 20-kfp.yaml
     (rendered now?)."""
-    kfp_dir = gobuild.module_dir(pins.KFP)
     argo_dir = gobuild.module_dir(pins.ARGO)
     inputs = cache.key(
-        pins.KFP.version,
+        source.key,
         pins.ARGO_VERSION,
         local,
         LEFT_OUT,
@@ -576,7 +591,7 @@ def render(kubectl: Path, local: dict[str, str]) -> tuple[Path, bool]:
 
     def run(folder: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="mnist-e2e-kustomize-") as tmp:
-            root = local_tree(kfp_dir, argo_dir, Path(tmp))
+            root = local_tree(source.kustomize, argo_dir, Path(tmp))
             for name, part in (
                 ("10-cluster-scoped.yaml", "cluster-scoped-resources"),
                 ("20-kfp.yaml", "env/platform-agnostic"),
@@ -618,20 +633,24 @@ def build(step: Step, root: Path, kubectl: Path, python_base: str) -> KfpBuild:
         result.blocked.append(
             "metadata-grpc: no MLMD image (this checkout has no metadata_server/; merge mlmd)"
         )
-    if not pins.KFP.version:
-        result.blocked.append(
-            f"KFP {pins.KFP_VERSION}: commit {pins.KFP_COMMIT[:12]}'s pseudo-version is"
-            " unknown (pins.KFP_COMMIT_TIME is empty), so its module cannot be fetched"
+    try:
+        source = step(
+            "kfp source",
+            pins.KFP_VERSION,
+            lambda: kfp_source.prepare(root),
+            lambda s: str(s.root),
         )
+    except kfp_source.SourceMissing as missing:
+        result.blocked.append(str(missing))
         return result
-    result.images.update(kfp_images(step, base))
+    result.images.update(kfp_images(step, base, source))
     if result.blocked:
         return result
     result.manifests = str(
         step(
             "kfp manifests",
             pins.KFP_VERSION,
-            lambda: render(kubectl, result.images),
+            lambda: render(kubectl, result.images, source),
             lambda p: str(p),
         )
     )

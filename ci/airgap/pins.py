@@ -132,35 +132,23 @@ def kubernetes_ldflags() -> str:
 
 # -- Kubeflow Pipelines standalone (ci/airgap/kfp.py) -------------------------------------------
 
-# KFP 2.17.0: its tag is not a Go module version, so the module proxy serves the tagged commit
-# only as a pseudo-version, v0.0.0-<committer time, UTC>-<12 hex>. The commit is the one the
-# released API server reports (`/apis/v2beta1/healthz` of a 2.17.0 install: commit_sha
-# 714d7e4a76085ff2cc107c4e26c18c38c14dbcaa, tag_name 2.17.0). Its committer time is not known
-# here: the proxy answers only exact versions (its version list is refused) and no public
-# go.mod found requires this commit, so KFP_COMMIT_TIME stays empty until someone reads it
-# from `git log -1 --format=%cd --date=format-local:%Y%m%d%H%M%S 2.17.0` (TZ=UTC); kfp.py
-# then builds. The nested api and kubernetes_platform modules (KFP's go.mod replaces them with
-# ./ paths) are pinned to the same pseudo-version (gobuild.wrapper_gomod).
+# KFP 2.17.0, built from its source archive: the module proxy refuses every version of
+# github.com/kubeflow/pipelines at the tagged commit, so the release's source is read from a
+# `git archive` of the tag (../shared/vendor/ beside the checkout, or MNIST_E2E_KFP_SOURCE),
+# checked against this sha256 (ci/airgap/kfp_source.py). Its root go.mod replaces the nested
+# api and kubernetes_platform modules with their folders in the archive; every other
+# dependency comes from the module proxy.
 KFP_VERSION = "2.17.0"
-KFP_COMMIT = "714d7e4a76085ff2cc107c4e26c18c38c14dbcaa"
-KFP_COMMIT_TIME = ""  # yyyymmddhhmmss, UTC
-
-
-def kfp_pseudo_version() -> str:
-    """The module proxy's name for the 2.17.0 commit, or "" while its time is unknown."""
-    if not KFP_COMMIT_TIME:
-        return ""
-    return f"v0.0.0-{KFP_COMMIT_TIME}-{KFP_COMMIT[:12]}"
-
-
-KFP = GoModule(
-    "github.com/kubeflow/pipelines",
-    kfp_pseudo_version(),
-    tuple(
-        f"github.com/kubeflow/pipelines/backend/src/{p}"
-        for p in ("apiserver", "agent/persistence", "v2/cmd/driver", "v2/cmd/launcher-v2")
-    ),
-    "KFP 2.17.0 standalone: API server, persistence agent, v2 driver and launcher",
+KFP_COMMIT = "4a3592cb2dd0a91a4652ab93893ec8beda1f3158"  # the 2.17.0 tag
+KFP_SOURCE_ARCHIVE = f"kubeflow-pipelines-{KFP_VERSION}.tar.gz"
+KFP_SOURCE_SHA256 = "1851087403b7414e9dcf87cc6584634e0eb2ca56af0d2eecf1490f953dbebf1f"
+# The programs of a headless standalone install, as backend/Dockerfile* build them (relative
+# to the source root): API server, persistence agent, v2 driver and launcher.
+KFP_PACKAGES = (
+    "./backend/src/apiserver",
+    "./backend/src/agent/persistence",
+    "./backend/src/v2/cmd/driver",
+    "./backend/src/v2/cmd/launcher-v2",
 )
 
 # The Argo Workflows KFP 2.17 pins (its go.mod and third_party/argo/VERSION): the workflow

@@ -155,3 +155,18 @@ def test_junit_ran_fails_a_report_where_everything_skipped(tmp_path: Path) -> No
     assert run(skipped).returncode == 1
     assert run(ran).returncode == 0
     assert run(tmp_path / "missing.xml").returncode == 1
+
+
+def test_junit_ran_none_skipped_fails_a_single_skip(tmp_path: Path) -> None:
+    script = str(ROOT / "ci" / "scripts" / "junit_ran.py")
+    report = tmp_path / "one-skipped.xml"
+    report.write_text('<testsuites><testsuite name="pytest" tests="27" skipped="1"/></testsuites>')
+    full = tmp_path / "full.xml"
+    full.write_text('<testsuites><testsuite name="pytest" tests="27" skipped="0"/></testsuites>')
+
+    def run(path: Path) -> int:
+        argv = [sys.executable, script, "--none-skipped", str(path)]
+        return subprocess.run(argv, capture_output=True, check=False).returncode
+
+    assert run(report) == 1
+    assert run(full) == 0

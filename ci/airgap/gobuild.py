@@ -165,18 +165,19 @@ def build_tree(
     source_key: str,
     packages: tuple[str, ...],
     *,
+    cgo: bool = False,
     tags: tuple[str, ...] = (),
 ) -> tuple[Path, bool]:
     """Build ``packages`` (paths relative to ``source``, a module root whose dependencies the
     module proxy serves) into ``<cache>/go/<name>-<key>/bin``: (bin dir, built now?)."""
-    inputs = cache.key(source_key, packages, tags, go_version())
+    inputs = cache.key(source_key, packages, cgo, tags, go_version())
 
     def run(folder: Path) -> None:
         env = {
             **os.environ,
             # -mod=mod: go.sum may lack sums of modules the packages need (KFP's does).
             "GOFLAGS": "-mod=mod -buildvcs=false",
-            "CGO_ENABLED": "0",
+            "CGO_ENABLED": "1" if cgo else "0",
             "GOWORK": "off",
             "GOTOOLCHAIN": "local",
         }

@@ -241,27 +241,31 @@ def kfp_images(step: Step, base: str, source: kfp_source.KfpSource) -> dict[str,
     (backend/Dockerfile*): binaries in /bin, the API server's /config, non-root users (the
     driver and launcher as upstream's 65532; the API server and persistence agent as 65534,
     where upstream's images leave root or an unnamed system user to the manifests' 1000)."""
-    bin_dir = (
-        step(
-            "kfp programs (go build)",
+    bins: dict[str, Path] = {}
+    for what, packages, cgo in (
+        ("kfp api server (go build, cgo)", pins.KFP_CGO_PACKAGES, True),
+        ("kfp agent, driver, launcher (go build)", pins.KFP_STATIC_PACKAGES, False),
+    ):
+        folder = step(
+            what,
             pins.KFP_VERSION,
-            lambda: gobuild.build_tree(
+            lambda p=packages, c=cgo: gobuild.build_tree(
                 f"kubeflow-pipelines-{pins.KFP_VERSION}",
                 source.root,
                 source.key,
-                pins.KFP_PACKAGES,
+                p,
+                cgo=c,
                 tags=("netgo",),  # as backend/Dockerfile.driver and .launcher build
             ),
         )
-        / "bin"
-    )
+        bins.update({p.name: p for p in (folder / "bin").iterdir()})
     config = source.apiserver_config
     scratch = Path(tempfile.mkdtemp(prefix="mnist-e2e-kfp-"))
     (scratch / "sample_config.json").write_text(json.dumps(NO_SAMPLES) + "\n")
     stamp = {"COMMIT_SHA": pins.KFP_COMMIT, "TAG_NAME": pins.KFP_VERSION}
     specs = {
         "kfp-api-server": (
-            {"apiserver": bin_dir / "apiserver", "config": config,
+            {"apiserver": bins["apiserver"], "config": config,
              "sample_config.json": scratch / "sample_config.json"},
             binaries_dockerfile(
                 base,
@@ -275,7 +279,7 @@ def kfp_images(step: Step, base: str, source: kfp_source.KfpSource) -> dict[str,
             ),
         ),
         "kfp-persistence-agent": (
-            {"persistence_agent": bin_dir / "persistence"},
+            {"persistence_agent": bins["persistence"]},
             binaries_dockerfile(
                 base,
                 {"persistence_agent": "/bin/persistence_agent"},
@@ -290,11 +294,11 @@ def kfp_images(step: Step, base: str, source: kfp_source.KfpSource) -> dict[str,
             ),
         ),
         "kfp-driver": (
-            {"driver": bin_dir / "driver"},
+            {"driver": bins["driver"]},
             binaries_dockerfile(base, {"driver": "/bin/driver"}, ["/bin/driver"], user="65532"),
         ),
         "kfp-launcher": (
-            {"launcher-v2": bin_dir / "launcher-v2"},
+            {"launcher-v2": bins["launcher-v2"]},
             binaries_dockerfile(
                 base, {"launcher-v2": "/bin/launcher-v2"}, ["/bin/launcher-v2"], user="65532"
             ),

@@ -142,10 +142,12 @@ KFP_VERSION = "2.17.0"
 KFP_COMMIT = "4a3592cb2dd0a91a4652ab93893ec8beda1f3158"  # the 2.17.0 tag
 KFP_SOURCE_ARCHIVE = f"kubeflow-pipelines-{KFP_VERSION}.tar.gz"
 KFP_SOURCE_SHA256 = "1851087403b7414e9dcf87cc6584634e0eb2ca56af0d2eecf1490f953dbebf1f"
-# The programs of a headless standalone install, as backend/Dockerfile* build them (relative
-# to the source root): API server, persistence agent, v2 driver and launcher.
-KFP_PACKAGES = (
-    "./backend/src/apiserver",
+# The programs of a headless standalone install, as backend/Dockerfile* build them (paths
+# relative to the source root). The API server links SQLite's C library (its storage package
+# uses go-sqlite3's error types), so it needs cgo, as its Debian-based builder has; the
+# persistence agent, driver and launcher are static, as upstream's alpine builders make them.
+KFP_CGO_PACKAGES = ("./backend/src/apiserver",)
+KFP_STATIC_PACKAGES = (
     "./backend/src/agent/persistence",
     "./backend/src/v2/cmd/driver",
     "./backend/src/v2/cmd/launcher-v2",

@@ -1,5 +1,7 @@
 """Exit 1 if a JUnit XML report ran no test (all skipped, or none): a nightly that tested
-nothing must not look green. Usage: ``python3 ci/scripts/junit_ran.py artifacts/junit-gke.xml``."""
+nothing must not look green. With ``--none-skipped``, exit 1 on any skipped test too (a gate
+whose every test can run here).
+Usage: ``python3 ci/scripts/junit_ran.py [--none-skipped] artifacts/junit-gke.xml``."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ def ran(report: Path) -> tuple[int, int]:
 
 def main(argv: list[str]) -> int:
     """Print the counts; 1 when nothing ran or the report is missing."""
+    strict = "--none-skipped" in argv
+    argv = [a for a in argv if a != "--none-skipped"]
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2
@@ -28,6 +32,9 @@ def main(argv: list[str]) -> int:
         return 1
     tests, skipped = ran(report)
     print(f"junit_ran: {report}: {tests} tests, {skipped} skipped")
+    if strict and skipped:
+        print(f"junit_ran: {skipped} skipped where none may be", file=sys.stderr)
+        return 1
     return 0 if tests > skipped else 1
 
 

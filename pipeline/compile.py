@@ -3,7 +3,8 @@
     python -m pipeline.compile --platform onprem|gcp -o FILE [--image IMG] [--gcp-secret NAME]
 
 The output is a KFP v2 pipeline spec (schema 2.1.0) with a Kubernetes platform spec, for a
-Kubeflow Pipelines 2.5.0 (or newer) backend; ``python -m ci.validate`` checks both variants.
+Kubeflow Pipelines 2.17.0 backend; ``python -m ci.validate`` checks both variants against the
+protos that backend is built from.
 """
 
 from __future__ import annotations

@@ -255,7 +255,7 @@ def test_train_pod_and_accuracy() -> None:
 
 def deployment(
     name: str,
-    image: str = "ghcr.io/kubeflow/kfp-api-server:2.5.0",
+    image: str = "ghcr.io/kubeflow/kfp-api-server:2.17.0",
     *,
     available: int = 1,
     generation: int = 1,
@@ -274,7 +274,7 @@ def deployment(
 
 
 def test_installed_kfp_version_reads_the_api_server_tag() -> None:
-    assert classify.installed_kfp_version([deployment("ml-pipeline")]) == "2.5.0"
+    assert classify.installed_kfp_version([deployment("ml-pipeline")]) == "2.17.0"
     assert classify.installed_kfp_version([deployment("minio")]) is None
 
 

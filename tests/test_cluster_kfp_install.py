@@ -35,18 +35,21 @@ def test_an_install_is_ours_when_its_api_server_image_tag_is() -> None:
     ours = "mnist-e2e/kfp-api-server:2.17.0-abc"
     assert "installing" in kfp_install.airgap_version_note(None, ours, "2.17.0")
     assert "using it" in kfp_install.airgap_version_note("2.17.0-abc", ours, "2.17.0")
-    assert "not this air-gapped build's" in kfp_install.airgap_version_note("2.5.0", ours, "2.17.0")
+    assert "not this air-gapped build's" in kfp_install.airgap_version_note(
+        "2.16.0", ours, "2.17.0"
+    )
 
 
 def test_kfp_install_commands_are_pinned() -> None:
-    argvs = kfp_install.install_argvs("kind-x", "2.5.0")
+    argvs = kfp_install.install_argvs("kind-x", "2.17.0")
     assert [a[3:5] for a in argvs] == [
         ["apply", "-k"],
         ["wait", "--for"],
         ["apply", "-k"],
     ]
-    assert all(a[-1].endswith("?ref=2.5.0") for a in (argvs[0], argvs[2]))
+    assert all(a[-1].endswith("?ref=2.17.0") for a in (argvs[0], argvs[2]))
     assert "platform-agnostic" in argvs[2][-1]
-    assert "delete -k" in kfp_install.uninstall_hint("kind-x", "2.5.0")
-    assert "installing KFP 2.5.0" in kfp_install.version_note(None, "2.5.0")
-    assert "not the pinned" in kfp_install.version_note("2.4.0", "2.5.0")
+    assert "delete -k" in kfp_install.uninstall_hint("kind-x", "2.17.0")
+    assert "installing KFP 2.17.0" in kfp_install.version_note(None, "2.17.0")
+    assert "not the pinned" in kfp_install.version_note("2.16.0", "2.17.0")
+    assert "checked against KFP 2.17.0" in kfp_install.version_note("2.16.0", "2.17.0")

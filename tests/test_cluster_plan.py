@@ -71,7 +71,7 @@ def test_kind_plan_cli_prints_every_step_and_creates_nothing(
         "kind create cluster --name mnist-e2e --config",
         "kindnet",
         "iptables -I FORWARD 1 -d 10.96.0.0/16 -j REJECT",
-        "cluster-scoped-resources?ref=2.5.0",
+        "cluster-scoped-resources?ref=2.17.0",
         "kind load docker-image",
         "chown 10001:10001",
         "python -m pipeline.compile --platform onprem",

@@ -23,8 +23,8 @@ def kind_run(created: bool) -> list[Resource]:
         Resource("kind-cluster", "mnist-e2e", {"created": created, **CTX}),
         Resource(
             "kfp-install",
-            "kfp 2.5.0",
-            {**CTX, "version": "2.5.0", "uninstall": "kubectl delete -k …"},
+            "kfp 2.17.0",
+            {**CTX, "version": "2.17.0", "uninstall": "kubectl delete -k …"},
         ),
         Resource("namespace", NS, CTX),
         Resource(
@@ -83,7 +83,7 @@ def test_adopted_cluster_is_kept_and_everything_of_the_run_deleted_in_order() ->
     ]
     skipped = {a.item.name: a.why for a in actions if a.verb == "skip"}
     assert "adopted" in skipped["mnist-e2e"]
-    assert "left for later runs" in skipped["kfp 2.5.0"]
+    assert "left for later runs" in skipped["kfp 2.17.0"]
     assert skipped[f"PersistentVolumeClaim {NS}/mnist-model"] == f"goes with namespace {NS}"
     assert skipped[f"Role {NS}/mnist-e2e-deployer"] == f"goes with namespace {NS}"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,13 +74,11 @@ def _single_top(folder: Path) -> Path:
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else folder
 
 
-def prepare(repo_root: Path) -> tuple[KfpSource, bool]:
-    """The source tree, unpacked into the cache when it is an archive: (source, unpacked now?).
+def _checked(path: Path) -> str:
+    """*path*'s sha256 when it is an archive ('' for a folder), once it is known to be the pin.
 
-    SourceMissing for an absent source, an archive of other bytes than the pin, or a folder
-    of another version.
+    SourceMissing for an archive of other bytes than the pin or a folder of another version.
     """
-    path = locate(repo_root)
     if path.is_dir():
         version = (path / "VERSION").read_text().strip() if (path / "VERSION").is_file() else ""
         if version != pins.KFP_VERSION:
@@ -87,14 +86,56 @@ def prepare(repo_root: Path) -> tuple[KfpSource, bool]:
                 f"{path} is KFP {version or '(no VERSION file)'}, not {pins.KFP_VERSION}: "
                 + how_to_get()
             )
-        key = cache.key([cache.file_digest(path / n) for n in ("go.mod", "go.sum", "VERSION")])
-        return KfpSource(path, key), False
+        return ""
     digest = cache.file_digest(path)
     if digest != pins.KFP_SOURCE_SHA256:
         raise SourceMissing(
             f"{path} has sha256 {digest}, not the pinned {pins.KFP_SOURCE_SHA256}"
             f" (KFP {pins.KFP_VERSION} at {pins.KFP_COMMIT[:12]}): {how_to_get()}"
         )
+    return digest
+
+
+def read(repo_root: Path, relatives: Sequence[str]) -> dict[str, bytes]:
+    """Files of the source by their path under its root, read without unpacking it.
+
+    For checks that need a few files (ci/validate/kfp_compat.py reads two protos), not a
+    build: nothing goes to the cache. SourceMissing as for :func:`prepare`, and for a file
+    the source does not hold.
+    """
+    path = locate(repo_root)
+    _checked(path)
+    if path.is_dir():
+        missing = [r for r in relatives if not (path / r).is_file()]
+        if missing:
+            raise SourceMissing(f"{path} has no {', '.join(missing)}: {how_to_get()}")
+        return {r: (path / r).read_bytes() for r in relatives}
+    with tarfile.open(path) as tar:
+        members = {m.name: m for m in tar.getmembers() if m.isfile()}
+        # `git archive --prefix=kubeflow-pipelines-<version>/` puts everything under one folder.
+        tops = {name.split("/", 1)[0] for name in members}
+        prefix = f"{tops.pop()}/" if len(tops) == 1 else ""
+        found = {}
+        for relative in relatives:
+            member = members.get(prefix + relative)
+            stream = tar.extractfile(member) if member is not None else None
+            if stream is None:
+                raise SourceMissing(f"{path} has no {relative}: {how_to_get()}")
+            found[relative] = stream.read()
+    return found
+
+
+def prepare(repo_root: Path) -> tuple[KfpSource, bool]:
+    """The source tree, unpacked into the cache when it is an archive: (source, unpacked now?).
+
+    SourceMissing for an absent source, an archive of other bytes than the pin, or a folder
+    of another version.
+    """
+    path = locate(repo_root)
+    digest = _checked(path)
+    if path.is_dir():
+        key = cache.key([cache.file_digest(path / n) for n in ("go.mod", "go.sum", "VERSION")])
+        return KfpSource(path, key), False
     folder, unpacked = cache.entry(
         "kfp-source",
         f"kubeflow-pipelines-{pins.KFP_VERSION}",

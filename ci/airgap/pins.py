@@ -137,7 +137,9 @@ def kubernetes_ldflags() -> str:
 # `git archive` of the tag (../shared/vendor/ beside the checkout, or MNIST_E2E_KFP_SOURCE),
 # checked against this sha256 (ci/airgap/kfp_source.py). Its root go.mod replaces the nested
 # api and kubernetes_platform modules with their folders in the archive; every other
-# dependency comes from the module proxy.
+# dependency comes from the module proxy. The release proven here is also the one the kind
+# platform installs by default with registry access (fixtures/config.py: --kfp-version) and
+# the one whose protos the compiled pipeline is checked against (ci/validate/kfp_compat.py).
 KFP_VERSION = "2.17.0"
 KFP_COMMIT = "4a3592cb2dd0a91a4652ab93893ec8beda1f3158"  # the 2.17.0 tag
 KFP_SOURCE_ARCHIVE = f"kubeflow-pipelines-{KFP_VERSION}.tar.gz"

@@ -2,7 +2,7 @@
 
 Manifests (kustomize render, strict schemas for each Kubernetes version, semantics,
 freshness of manifests/rendered/), the Dockerfile (hadolint, policy, image requirements)
-the compiled pipeline (structure, KFP 2.5.0 compatibility) and the generated TF Serving
+the compiled pipeline (structure, KFP 2.17.0 compatibility) and the generated TF Serving
 protos (tf_serving_api/_generated/ current with the lock). Each section prints "ok …"
 or one "FAIL …" line per problem; a section that crashes counts as failed.
 """

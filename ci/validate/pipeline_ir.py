@@ -2,7 +2,7 @@
 
 Per variant: three tasks, train → serve → web-ui by data dependencies; on-prem the model
 PVC mounted at /mnt in train and serve (and nowhere else), on GCP no PVC at all; every step
-in the compiled-in image; caching off; and every field known to the KFP 2.5.0 backend
+in the compiled-in image; caching off; and every field known to the KFP 2.17.0 backend
 (:mod:`ci.validate.kfp_compat`).
 """
 
@@ -79,26 +79,28 @@ def structure_problems(docs: list[Doc], platform: str, image: str = CHECK_IMAGE)
     return problems
 
 
-def problems() -> list[str]:
-    """Every problem with both compiled variants (the GCP one also with a key Secret)."""
-    found = []
+def problems(reference: kfp_compat.Reference) -> list[str]:
+    """Every problem with both compiled variants (the GCP one also with a key Secret), and
+    with the protos *reference* read for the target backend."""
+    found = [f"pipeline protos: {p}" for p in reference.problems]
     for platform, secret in (("onprem", ""), ("gcp", ""), ("gcp", "gcp-key")):
         docs = compile_docs(platform, gcp_secret=secret)
         where = f"pipeline {platform}{' with --gcp-secret' if secret else ''}: "
         found += [where + p for p in structure_problems(docs, platform)]
-        found += [where + p for p in kfp_compat.ir_problems(docs)]
+        found += [where + p for p in kfp_compat.ir_problems(docs, reference.known)]
     return found
 
 
 def main() -> int:
     """Print the problems; 0 when there are none."""
-    found = problems()
+    reference = kfp_compat.reference()
+    found = problems(reference)
     for problem in found:
         print(f"FAIL {problem}")
     if not found:
         print(
             "ok pipeline: onprem and gcp compile; train → serve → web-ui; PVC only on-prem"
-            f" (train, serve); every field known to {kfp_compat.TARGET}"
+            f" (train, serve); every field known to {kfp_compat.TARGET} ({reference.origin})"
         )
     return 1 if found else 0
 

@@ -85,15 +85,13 @@ def _schema_v1_file(path: Path) -> None:
         db.execute(statement)
     db.execute("PRAGMA user_version = 1")
     db.execute(
-        "INSERT INTO runs VALUES ('mnist-e2e-20261101t120000z-0001', 1761998400.0, 'local',"
-        " '{\"model_type\":\"cnn\"}', ?, 'passed', 31.5, 0.961)",
+        "INSERT INTO runs (id, run_id, started_at, platform, options_key, git_sha, outcome,"
+        " wall_seconds, accuracy) VALUES (1, 'mnist-e2e-20261101t120000z-0001', 1761998400.0,"
+        " 'local', '{\"model_type\":\"cnn\"}', ?, 'passed', 31.5, 0.961)",
         [SHA],
     )
-    db.execute("INSERT INTO phases VALUES ('mnist-e2e-20261101t120000z-0001', 'train', 21.0)")
-    db.execute(
-        "INSERT INTO tests VALUES ('mnist-e2e-20261101t120000z-0001', 'e2e/a.py::one',"
-        " 'passed', 0.5)"
-    )
+    db.execute("INSERT INTO phases VALUES (1, 0, 'train', 21.0)")
+    db.execute("INSERT INTO tests VALUES (1, 'e2e/a.py::one', 'passed', 0.5)")
     db.commit()
     db.close()
 

@@ -26,6 +26,7 @@ PACKAGES = (
 FIXTURES_CORE = {
     "charts",
     "config",
+    "digit_pictures",
     "ledger",
     "naming",
     "phases",

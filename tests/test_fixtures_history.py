@@ -12,8 +12,13 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from pathlib import Path
 
 import pytest
+
+from fixtures.history.database import History
+
+ROOT = Path(__file__).resolve().parents[1]
 
 PROVISIONED = """
 import json, os, time
@@ -120,3 +125,17 @@ def test_a_locked_history_costs_one_warning_line_and_does_not_hang(session):
     assert result.ret == pytest.ExitCode.OK
     warnings = [line for line in result.stdout.lines if "WARNING" in line]
     assert len(warnings) == 1 and "database is locked" in warnings[0], warnings
+
+
+def test_under_xdist_only_the_controller_records(session, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    session.makepyfile(test_more="def test_more():\n    pass\n")
+    result = _run(session, "-n", "2")
+    result.assert_outcomes(passed=2)
+    with History.open(session.path / "artifacts" / "history.sqlite") as history:
+        (recorded,) = history.recent(limit=5)
+    assert recorded.run_id == _run_id(result)
+    assert sorted(t.nodeid for t in recorded.tests) == [
+        "test_more.py::test_more",
+        "test_run.py::test_the_run",
+    ]

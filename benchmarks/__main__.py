@@ -40,6 +40,10 @@ BENCHMARKS = {
         "benchmarks.ui",
         "warm web UI latency: page, JSON prediction, digit image",
     ),
+    "history": (
+        "benchmarks.history_cost",
+        "the run history's cost per run (compare and record, ms) and report size, 100 runs",
+    ),
     "airgap": (
         "benchmarks.airgap_kind",
         "the air-gapped kind path: build warm (and --cold), cluster create/delete, kind load",

@@ -4,6 +4,7 @@ import grpc
 import numpy as np
 import pytest
 
+from fixtures import prediction_log
 from fixtures.assertions import assert_accuracy, assert_probability_rows
 from model.contract import IMAGE_PIXELS, INPUT_KEY, MODEL_NAME
 from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc
@@ -11,9 +12,14 @@ from tf_serving_api.tensor_util import make_tensor_proto
 
 
 @pytest.fixture(scope="module")
-def predictions(predict_client, mnist_test_digits):
-    """The model server's answer for every test digit, in one batched call."""
-    return predict_client.predict(mnist_test_digits.images)
+def predictions(predict_client, mnist_test_digits, run_artifacts):
+    """The model server's answer for every test digit, in one batched call; also kept in
+    ``predictions.json`` for the report and the run history."""
+    answer = predict_client.predict(mnist_test_digits.images)
+    prediction_log.write(
+        run_artifacts, mnist_test_digits.labels, answer.classes, answer.probabilities
+    )
+    return answer
 
 
 @pytest.fixture(scope="module")

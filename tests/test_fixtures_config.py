@@ -33,6 +33,20 @@ def _run(pytester, *args):
         (["--local-storage", "s3"], "--local-storage 's3' is not one of gcs, pvc"),
         (["--wait-timeout", "soon"], "--wait-timeout 'soon' is not a duration"),
         (["--if-unavailable", "ignore"], "--if-unavailable 'ignore' is not one of fail, skip"),
+        (
+            ["--phase-budget", "trian=1s"],
+            "--phase-budget 'trian=1s': 'trian' is not a phase; the phases are provision, train,"
+            " serve-ready, ui-ready, assertions, teardown",
+        ),
+        (
+            ["--phase-budget", "train=fast"],
+            "--phase-budget 'train=fast': 'fast' is not a duration like 90, 90s, 15m or 6h",
+        ),
+        (["--phase-budget", "train=0s"], "'0s' is not a duration like 90, 90s, 15m or 6h"),
+        (["--phase-budget", "train"], "--phase-budget 'train' is not PHASE=DURATION"),
+        (["--phase-budget", "train=1s,train=2s"], "gives 'train' twice"),
+        (["--history-runs", "0"], "--history-runs '0' is not a whole number >= 1"),
+        (["--accuracy-margin", "-1"], "--accuracy-margin '-1' is not a number in (0, 1.0]"),
     ],
 )
 def test_bad_values_fail_at_parse_time_naming_the_option(probe, args, message):
@@ -71,6 +85,30 @@ def test_gke_without_its_settings_fails_before_anything_is_created(probe):
     result.stderr.fnmatch_lines(
         ["*--platform gke needs --kube-context, --gcp-project, --registry*"]
     )
+
+
+BUDGETS = """
+def test_probe(harness_config):
+    print("BUDGETS", sorted(harness_config.phase_budget.items()), harness_config.fail_on_budget)
+    print("HISTORY", harness_config.history_file())
+"""
+
+
+def test_phase_budgets_name_phases_as_the_table_does_or_with_dashes(pytester):
+    pytester.makepyfile(test_probe=BUDGETS)
+    result = _run(pytester, "--phase-budget", "train=2m, serve-ready=30,ui_ready=1.5s")
+    expected = "BUDGETS [('serve ready', 30.0), ('train', 120.0), ('ui ready', 1.5)] False"
+    assert expected in result.stdout.str()
+
+
+def test_the_history_file_defaults_into_the_artifacts_and_can_be_moved_or_dropped(
+    pytester, monkeypatch
+):
+    pytester.makepyfile(test_probe=BUDGETS)
+    _run(pytester).stdout.fnmatch_lines([f"*HISTORY {pytester.path}/artifacts/history.sqlite"])
+    monkeypatch.setenv("MNIST_E2E_HISTORY", "ci-cache/runs.sqlite")
+    _run(pytester).stdout.fnmatch_lines([f"*HISTORY {pytester.path}/ci-cache/runs.sqlite"])
+    _run(pytester, "--no-history").stdout.fnmatch_lines(["*HISTORY None"])
 
 
 def test_missing_data_dir_is_rejected(tmp_path):

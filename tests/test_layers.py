@@ -23,7 +23,18 @@ PACKAGES = (
     "web_ui",
 )
 # The harness's own base modules: no platform, no cluster code, no lifecycle.
-FIXTURES_CORE = {"config", "ledger", "naming", "phases", "ports", "processes", "report"}
+FIXTURES_CORE = {
+    "charts",
+    "config",
+    "digit_pictures",
+    "ledger",
+    "naming",
+    "phases",
+    "ports",
+    "prediction_log",
+    "processes",
+    "report",
+}
 CORE = "fixtures (core)"
 TOP = "fixtures (lifecycle, plugin, commands)"
 ALLOWED: dict[str, set[str]] = {
@@ -38,6 +49,7 @@ ALLOWED: dict[str, set[str]] = {
     CORE: {"kubekit", "model"},
     "fixtures.cluster": {CORE, "kubekit", "model", "pipeline.deploy", "tf_serving_api"},
     "fixtures.created": {CORE, "fixtures.cluster", "kubekit"},
+    "fixtures.history": {CORE},
     "fixtures.platforms": {
         CORE,
         "fixtures.cluster",
@@ -53,6 +65,7 @@ ALLOWED: dict[str, set[str]] = {
         CORE,
         "fixtures.cluster",
         "fixtures.created",
+        "fixtures.history",
         "fixtures.platforms",
         "kubekit",
         "model",
@@ -82,7 +95,7 @@ def layer(module: str) -> str:
     """The unit of the rules above that *module* belongs to."""
     parts = module.split(".")
     if parts[0] == "fixtures":
-        if len(parts) > 1 and parts[1] in ("cluster", "created", "platforms"):
+        if len(parts) > 1 and parts[1] in ("cluster", "created", "history", "platforms"):
             return f"fixtures.{parts[1]}"
         return CORE if len(parts) > 1 and parts[1] in FIXTURES_CORE else TOP
     if (

@@ -133,6 +133,21 @@ def test_junit_and_artifacts_are_uploaded_always(path: Path) -> None:
             assert upload["with"]["path"] == "artifacts/"
 
 
+@pytest.mark.parametrize(("path", "job"), [(PR_GATE, "kind"), (NIGHTLY, "gke")])
+def test_the_run_history_is_kept_between_runs_failed_ones_included(path: Path, job: str) -> None:
+    names = [str(s.get("uses", s.get("run", ""))) for s in steps(load(path), job)]
+    restore = names.index("actions/cache/restore@v4")
+    save = names.index("actions/cache/save@v4")
+    e2e = next(i for i, name in enumerate(names) if name.startswith("ci/workflows/"))
+    assert restore < e2e < save
+    for index in (restore, save):
+        cache = steps(load(path), job)[index]
+        assert cache["with"]["path"] == "artifacts/history.sqlite"  # the default --history
+    assert steps(load(path), job)[save]["if"] == "always()"
+    # Cache keys are immutable: each run saves under its own, the next restores the newest.
+    assert steps(load(path), job)[restore]["with"]["restore-keys"] == f"mnist-e2e-history-{job}-"
+
+
 @pytest.mark.parametrize("script", sorted((ROOT / "ci").glob("*/*.sh")), ids=lambda p: p.name)
 def test_shell_scripts_parse_and_stop_on_errors(script: Path) -> None:
     done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import functools
-import io
 from pathlib import Path
 
 import numpy as np
 from flask import Flask, current_app
-from PIL import Image
 
-from model.contract import IMAGE_SIDE
+from model import digit_image
 from model.data import load_test_digits
 
 
@@ -40,11 +38,7 @@ class DigitSet:
     @functools.lru_cache(maxsize=1024)  # noqa: B019 - one DigitSet per process, never freed
     def png(self, index: int) -> bytes:
         """Digit *index* as a 28x28 8-bit grayscale PNG (white on black, as in MNIST)."""
-        pixels = np.round(self.images[index].reshape(IMAGE_SIDE, IMAGE_SIDE) * 255)
-        buffer = io.BytesIO()
-        # A 2-D uint8 array becomes an 8-bit grayscale ("L") image.
-        Image.fromarray(pixels.astype(np.uint8)).save(buffer, format="PNG")
-        return buffer.getvalue()
+        return digit_image.png(self.images[index])
 
 
 def digit_set() -> DigitSet:

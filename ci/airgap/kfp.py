@@ -61,6 +61,8 @@ UPSTREAM_ROLES: dict[str, str] = {
     "seaweedfs": "seaweedfs",
     "mysql": "mariadb",
     "ml_metadata_store_server": "kfp-metadata",
+    # the wait-for-database / wait-for-metadata-grpc init containers (`sh`, `nc -z -w`)
+    "alpine": "kfp-wait",
 }
 PVC_TO_EMPTYDIR = ("mysql-pv-claim", "seaweedfs-pvc")
 POD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
@@ -87,8 +89,9 @@ class KfpBuild:
 
 # Every KFP and Argo image's base: minbase bookworm, CA certificates (object store and API
 # calls), /etc/mime.types (argoexec's artifact content types), wget (SeaweedFS's init Job and
-# probes) and bash for the entrypoints here.
-BASE_PACKAGES = ("ca-certificates", "media-types", "wget")
+# probes), and OpenBSD's nc: the base is also the image of KFP's wait-for-* init containers
+# (upstream's alpine), whose script polls with `nc -z -w 2 HOST PORT`.
+BASE_PACKAGES = ("ca-certificates", "media-types", "wget", "netcat-openbsd")
 
 
 def base_image(step: Step) -> images.BuiltImage:
@@ -122,7 +125,10 @@ def binaries_dockerfile(
 def _image(
     repository: str, version: str, dockerfile: str, files: dict[str, Path]
 ) -> images.BuiltImage:
-    stamps = [(name, cache.file_digest(p)) for name, p in sorted(files.items())]
+    stamps = [
+        (name, _tree_key([p]) if p.is_dir() else cache.file_digest(p))
+        for name, p in sorted(files.items())
+    ]
     tag = images.tagged(repository, version, dockerfile, stamps)
     return images.build(tag, dockerfile, files)
 
@@ -622,6 +628,7 @@ def build(step: Step, root: Path, kubectl: Path, python_base: str) -> KfpBuild:
     """Every KFP part that can be built here; ``blocked`` says what could not, and why."""
     result = KfpBuild()
     base = base_image(step).tag
+    result.images["kfp-wait"] = base
     result.images.update(argo_images(step, base))
     result.images["seaweedfs"] = seaweedfs_image(step, base)
     result.images["mariadb"] = mariadb_image(step)

@@ -83,7 +83,7 @@ def test_every_image_is_local_and_never_pulled() -> None:
     out = adapt(docs, LOCAL)
     assert image_refs(out) <= set(LOCAL.values())
     containers = [d["spec"]["template"]["spec"]["containers"][0] for d in out[:5]]
-    assert {c["imagePullPolicy"] for c in containers} == {"IfNotPresent"}
+    assert {c["imagePullPolicy"] for c in containers} == {"Never"}
     api_env = {e["name"]: e["value"] for e in containers[0]["env"]}
     assert api_env == {
         "V2_DRIVER_IMAGE": LOCAL["kfp-driver"],
@@ -91,7 +91,7 @@ def test_every_image_is_local_and_never_pulled() -> None:
     }
     assert containers[1]["args"][-1] == LOCAL["argoexec"]
     plugin = yaml.safe_load(out[5]["data"]["sidecar.container"])
-    assert (plugin["image"], plugin["imagePullPolicy"]) == (LOCAL["kfp-driver"], "IfNotPresent")
+    assert (plugin["image"], plugin["imagePullPolicy"]) == (LOCAL["kfp-driver"], "Never")
 
 
 def test_an_image_with_no_local_build_fails_with_its_name() -> None:

@@ -447,6 +447,12 @@ def _is_plugin(doc: dict[str, Any]) -> bool:
     )
 
 
+# What the API server reads of the left-out visualization server (its Service's env vars).
+VISUALIZATION_ADDRESS: dict[str, str] = {
+    "ML_PIPELINE_VISUALIZATIONSERVER_SERVICE_HOST": "ml-pipeline-visualizationserver",
+    "ML_PIPELINE_VISUALIZATIONSERVER_SERVICE_PORT": "8888",
+}
+
 # The Services of LEFT_OUT's workloads (KFP names most after their Deployment).
 LEFT_OUT_SERVICES = frozenset(
     {*LEFT_OUT, "metadata-envoy-service", "ml-pipeline-visualizationserver", "cache-server"}
@@ -464,7 +470,8 @@ def left_out(doc: dict[str, Any]) -> bool:
 
 def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[str, Any]]:
     """KFP's rendered objects made air-gapped: LEFT_OUT dropped, every image the local one of
-    its role with pull policy IfNotPresent, the API server told the driver's and launcher's
+    its role with pull policy Never (a missing image fails at once, ErrImageNeverPull, instead
+    of a pull the node refuses), the API server told the driver's and launcher's
     images, the workflow controller its executor's, PVCs of PVC_TO_EMPTYDIR made emptyDir.
 
     RenderError naming any image no local build stands in for.
@@ -481,11 +488,16 @@ def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[st
         if spec is not None:
             for container in _containers(spec):
                 container["image"] = _local(container["image"], local)
-                container["imagePullPolicy"] = "IfNotPresent"
+                container["imagePullPolicy"] = "Never"
                 _rewrite_image_flags(container, local)
                 if container.get("name") == "ml-pipeline-api-server":
                     _set_env(container, "V2_DRIVER_IMAGE", _need(local, "kfp-driver"))
                     _set_env(container, "V2_LAUNCHER_IMAGE", _need(local, "kfp-launcher"))
+                    # The API server exits at start without the visualization server's
+                    # address (Kubernetes injects it from that Service, left out here): its
+                    # name, so the v1 visualization API answers an error instead.
+                    for key, value in VISUALIZATION_ADDRESS.items():
+                        _set_env(container, key, value)
             for volume in spec.get("volumes", []):
                 claim = volume.get("persistentVolumeClaim", {}).get("claimName")
                 if claim in PVC_TO_EMPTYDIR:
@@ -494,7 +506,7 @@ def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[st
         if _is_plugin(doc):
             sidecar = yaml.safe_load(doc["data"]["sidecar.container"])
             sidecar["image"] = _local(sidecar["image"], local)
-            sidecar["imagePullPolicy"] = "IfNotPresent"
+            sidecar["imagePullPolicy"] = "Never"
             doc["data"]["sidecar.container"] = yaml.safe_dump(sidecar, sort_keys=False)
         out.append(doc)
     return out

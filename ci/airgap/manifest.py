@@ -23,6 +23,7 @@ KFP_ROLES = (
     "seaweedfs",
     "mariadb",
     "kfp-metadata",
+    "kfp-wait",
 )
 
 

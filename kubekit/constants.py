@@ -28,6 +28,8 @@ KFP_API_PORT: Final = 8888
 # Labels and annotations KFP and Argo put on a run's pods.
 KFP_RUN_LABEL: Final = "pipeline/runid"
 WORKFLOW_LABEL: Final = "workflows.argoproj.io/workflow"
+# Argo's path of the workflow node a pod runs, e.g. "<wf>(0).root(0).train(0).executor(0)".
+NODE_NAME_ANNOTATION: Final = "workflows.argoproj.io/node-name"
 
 
 def run_labels(run_id: str) -> dict[str, str]:

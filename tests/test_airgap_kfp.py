@@ -88,6 +88,9 @@ def test_every_image_is_local_and_never_pulled() -> None:
     assert api_env == {
         "V2_DRIVER_IMAGE": LOCAL["kfp-driver"],
         "V2_LAUNCHER_IMAGE": LOCAL["kfp-launcher"],
+        # the left-out visualization server's address: the API server exits without it
+        "ML_PIPELINE_VISUALIZATIONSERVER_SERVICE_HOST": "ml-pipeline-visualizationserver",
+        "ML_PIPELINE_VISUALIZATIONSERVER_SERVICE_PORT": "8888",
     }
     assert containers[1]["args"][-1] == LOCAL["argoexec"]
     plugin = yaml.safe_load(out[5]["data"]["sidecar.container"])

@@ -10,7 +10,13 @@ from kfp_server_api import (
     V2beta1Run,
     V2beta1RunDetails,
 )
-from kubernetes.client import V1ContainerStateTerminated, V1ContainerStatus, V1Deployment, V1Pod
+from kubernetes.client import (
+    V1ContainerStateTerminated,
+    V1ContainerStatus,
+    V1Deployment,
+    V1ObjectMeta,
+    V1Pod,
+)
 
 from fixtures.cluster import classify
 from tests.support import kube_objects as objects
@@ -244,6 +250,26 @@ def test_train_pod_and_accuracy() -> None:
         [task("train-driver", "SUCCEEDED", pod_name="d"), task("train", "SUCCEEDED", pod_name="t")],
     )
     assert classify.train_pod_name(the_run) == "t"
+    # KFP 2.17: no pod name in the task details; the pod of Argo's train executor node
+    unnamed = run("SUCCEEDED", [task("train", "SUCCEEDED")])
+    unnamed.run_id = "r1"
+
+    def pod(name: str, node: str) -> V1Pod:
+        return V1Pod(
+            metadata=V1ObjectMeta(
+                name=name,
+                labels={"pipeline/runid": "r1", "workflows.argoproj.io/workflow": "wf"},
+                annotations={"workflows.argoproj.io/node-name": node},
+            )
+        )
+
+    pods = [
+        pod("wf-system-container-driver-1", "wf(0).root(0).train-driver(0)"),
+        pod("wf-system-container-impl-2", "wf(0).root(0).train(0).executor(0)"),
+        pod("wf-system-container-impl-3", "wf(0).root(0).serve(0).executor(0)"),
+    ]
+    assert classify.train_pod_name(unnamed, pods) == "wf-system-container-impl-2"
+    assert classify.train_pod_name(unnamed, pods[::2]) is None
     assert classify.accuracy_from_log(
         "step 1\ntest_accuracy=0.5\ntest_accuracy=0.9712\n"
     ) == pytest.approx(0.9712)

@@ -24,6 +24,10 @@ REQUEST_TIMEOUT: Final = (10.0, 60.0)
 PIPELINE_NAMESPACE: Final = "kubeflow"
 PIPELINE_SERVICE_ACCOUNT: Final = "pipeline-runner"
 KFP_API_SERVICE: Final = "ml-pipeline"
+# The Kubeflow Pipelines release the project is proven on: the air-gapped build makes it
+# (ci/airgap/pins.py), the kind platform installs it by default, ci.validate checks the IR
+# against its protos. Here, at the bottom, so all three read the one constant.
+KFP_VERSION: Final = "2.17.0"
 KFP_API_PORT: Final = 8888
 # Labels and annotations KFP and Argo put on a run's pods.
 KFP_RUN_LABEL: Final = "pipeline/runid"

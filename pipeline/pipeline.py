@@ -29,10 +29,11 @@ DEFAULT_EXPORT: Final = {"onprem": f"{MOUNT_PATH}/export", "gcp": ""}
 EXPORT_PREFIX: Final = {"onprem": f"{MOUNT_PATH}/", "gcp": "gs://"}
 GCP_KEY_DIR: Final = render.GCP_CREDENTIALS_DIR
 
-# What the train step may use: TensorFlow on CPU, the CNN's batch of 100 digits. Half a core
-# requested, no CPU limit: the step still trains on every idle core, and it schedules on a
-# 2-core node whose KFP and control plane already request 1.5 cores (a whole core did not).
-TRAIN_RESOURCES: Final = {"cpu_request": "500m", "memory_request": "2Gi", "memory_limit": "4Gi"}
+# What the train step may use: TensorFlow on CPU, the CNN's batch of 100 digits. A quarter
+# core requested, no CPU limit: the step still trains on every idle core, and it schedules on
+# a 2-core node whose control plane and KFP already request 1.5 cores, beside another run's
+# model server and web UI (a whole core did not fit at all, half a core not beside a kept run).
+TRAIN_RESOURCES: Final = {"cpu_request": "250m", "memory_request": "2Gi", "memory_limit": "4Gi"}
 
 
 def build_pipeline(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kubekit.constants import KFP_VERSION  # the release, shared with the harness
+
 
 @dataclass(frozen=True)
 class GoModule:
@@ -140,7 +142,7 @@ def kubernetes_ldflags() -> str:
 # dependency comes from the module proxy. The release proven here is also the one the kind
 # platform installs by default with registry access (fixtures/config.py: --kfp-version) and
 # the one whose protos the compiled pipeline is checked against (ci/validate/kfp_compat.py).
-KFP_VERSION = "2.17.0"
+
 KFP_COMMIT = "4a3592cb2dd0a91a4652ab93893ec8beda1f3158"  # the 2.17.0 tag
 KFP_SOURCE_ARCHIVE = f"kubeflow-pipelines-{KFP_VERSION}.tar.gz"
 KFP_SOURCE_SHA256 = "1851087403b7414e9dcf87cc6584634e0eb2ca56af0d2eecf1490f953dbebf1f"

@@ -48,6 +48,10 @@ BENCHMARKS = {
         "benchmarks.airgap_kind",
         "the air-gapped kind path: build warm (and --cold), cluster create/delete, kind load",
     ),
+    "kind": (
+        "benchmarks.kind_e2e",
+        "the kind e2e with the real KFP (--airgap): from nothing, then warm, side by side",
+    ),
 }
 
 

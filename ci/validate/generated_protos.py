@@ -88,6 +88,23 @@ def rewrite(source: str, top_level: Iterable[str], package: str = PACKAGE) -> st
     )
 
 
+def protoc(args: list[str], what: str) -> None:
+    """Run grpcio-tools' protoc with *args*; RuntimeError naming *what* when it fails.
+
+    In a process of its own: grpcio-tools links its own C++ protobuf, and in a process where
+    TensorFlow (which links another) loaded first, it reads no descriptors.
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"protoc exited {done.returncode} {what}: {done.stderr}")
+
+
 def _versions() -> str:
     return ", ".join(f"{name}=={importlib.metadata.version(name)}" for name in SOURCES)
 
@@ -111,27 +128,11 @@ def generate(dest: Path) -> list[Path]:
         fds.write_bytes(descriptor_set(files))
         raw = Path(tmp, "out")
         raw.mkdir()
-        # protoc in a process of its own: grpcio-tools links its own C++ protobuf, and in a
-        # process where TensorFlow (which links another) loaded first, it reads no descriptors.
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "grpc_tools.protoc",
-                f"--descriptor_set_in={fds}",
-                f"--python_out={raw}",
-                f"--grpc_python_out={raw}",
-                *names,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"protoc exited {done.returncode} generating {len(names)} files: {done.stderr}"
-            )
+        protoc(
+            [f"--descriptor_set_in={fds}", f"--python_out={raw}", f"--grpc_python_out={raw}",
+             *names],
+            f"generating {len(names)} files",
+        )  # fmt: skip
         top_level = {name.split("/")[0] for name in names}
         wanted = {name.removesuffix(".proto") + "_pb2.py" for name in names}
         # protoc's gRPC plugin writes a _pb2_grpc module for every file; keep the services'.

@@ -27,7 +27,6 @@ catches a lock that moves kfp-pipeline-spec or kfp-kubernetes away from the back
 from __future__ import annotations
 
 import importlib.metadata
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -40,6 +39,7 @@ from google.protobuf.descriptor import Descriptor, FileDescriptor
 from google.protobuf.message import Message
 
 from ci.airgap import kfp_source, pins
+from ci.validate.generated_protos import protoc
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 TARGET: Final = f"KFP {pins.KFP_VERSION}"
@@ -126,28 +126,11 @@ def source_fields(repo_root: Path = ROOT) -> Fields:
         for relative, name in PROTO_FILES.items():
             Path(tmp, name).write_bytes(protos[relative])
         out = Path(tmp, "protos.binpb")
-        # protoc in a process of its own, as in generated_protos: grpcio-tools links its own
-        # C++ protobuf, which reads no files in a process where TensorFlow's loaded first.
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "grpc_tools.protoc",
-                f"-I{tmp}",
-                f"-I{_googleapis_include()}",
-                "--include_imports",
-                f"--descriptor_set_out={out}",
-                *PROTO_FILES.values(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"protoc exited {done.returncode} on {TARGET}'s protos: {done.stderr}"
-            )
+        protoc(
+            [f"-I{tmp}", f"-I{_googleapis_include()}", "--include_imports",
+             f"--descriptor_set_out={out}", *PROTO_FILES.values()],
+            f"on {TARGET}'s protos",
+        )  # fmt: skip
         compiled = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
     # A pool of their own: the installed modules already put these file names in the default.
     pool = descriptor_pool.DescriptorPool()

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def step_seconds(log: str) -> list[tuple[str, float]]:
+def step_seconds(log: str) -> list[tuple[str, float | None]]:
     """Each plan step of a ``steps.log`` with the seconds until the next one started (the
-    last step: until the last line of the log)."""
+    last step's end is not logged: None)."""
     stamps: list[tuple[str, datetime]] = []
     last: datetime | None = None
     for line in log.splitlines():
@@ -51,9 +52,11 @@ def step_seconds(log: str) -> list[tuple[str, float]]:
             stamps.append((match.group(2), stamp))
     if last is None or not stamps:
         return []
-    ends = [s for _, s in stamps[1:]] + [last]
-    pairs = zip(stamps, ends, strict=True)
-    return [(title, (end - start).total_seconds()) for (title, start), end in pairs]
+    pairs = pairwise(stamps)
+    timed: list[tuple[str, float | None]] = [
+        (title, (end - start).total_seconds()) for (title, start), (_, end) in pairs
+    ]
+    return [*timed, (stamps[-1][0], None)]
 
 
 def _pytest(artifacts: Path, cluster: str, *extra: str) -> tuple[float, Path, int]:
@@ -112,9 +115,11 @@ def _table(cold: dict[str, Any], warm: dict[str, Any], teardown: float) -> str:
     ]
     for name in dict.fromkeys([*cold["phases"], *warm["phases"]]):
         rows.append((f"phase {name}", num(cold["phases"].get(name)), num(warm["phases"].get(name))))
-    warm_steps = dict(warm["steps"])
+    # by position ("provision 2/6"): a title may name the run (its namespace)
+    warm_steps = {title.split(": ", 1)[0]: seconds for title, seconds in warm["steps"]}
     for title, seconds in cold["steps"]:
-        rows.append((f"step {title.split(': ', 1)[1]}", num(seconds), num(warm_steps.get(title))))
+        where, what = title.split(": ", 1)
+        rows.append((f"step {what}", num(seconds), num(warm_steps.get(where))))
     for c, w in zip(cold["kfp"], warm["kfp"] or [{}] * len(cold["kfp"]), strict=False):
         for part in ("driver", "executor"):
             rows.append((f"KFP {c['step']} {part}", num(c[part]), num(w.get(part))))

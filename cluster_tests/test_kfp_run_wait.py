@@ -2,9 +2,10 @@
 on the tier's air-gapped cluster: tiny pipelines compiled here (cluster_tests/kfp_runs.py),
 submitted through the harness's KfpApi, run by KFP's Argo workflow, driver and launcher.
 
-What a real KFP cannot be made to show stays in unit tests with the KFP stand-in
-(tests/test_cluster_platform.py): a run found by a task's pod name (KFP 2.17 names Argo
-nodes there, so its pods are found by their ``pipeline/runid`` label), and API faults.
+What a real KFP 2.17 cannot be made to show stays in unit tests: a run's pods found by a
+task's pod name (2.17 names Argo node ids there; its pods are found by their
+``pipeline/runid`` label) in tests/test_cluster_classify.py, and API faults with the KFP
+stand-in in tests/test_cluster_kfp_api.py.
 """
 
 from __future__ import annotations

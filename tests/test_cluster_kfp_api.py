@@ -1,6 +1,8 @@
 """The KFP API as the harness uses it: marked experiments and runs, the run body built from
 the compiled pipeline, and every call bounded in time — against the KFP API stand-in
-(tests/support/kfp_stand_in.py), since Kubeflow Pipelines cannot run on this machine."""
+(tests/support/kfp_stand_in.py): its faults (a 5xx once, a 403, a create whose answer was
+lost after it took effect) are what a real KFP cannot be made to give on demand. The real
+KFP 2.17.0 answers the same calls on the cluster tier (cluster_tests/)."""
 
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ def test_malformed_pipeline_fails_before_the_server() -> None:
 
 @pytest.fixture
 def stand_in() -> Iterator[tuple[KfpStandIn, str]]:
-    """The KFP API stand-in (tests/support/kfp_stand_in.py: KFP cannot run here) on
+    """The KFP API stand-in (tests/support/kfp_stand_in.py: it injects faults) on
     loopback, and its URL. Teardown stops the server."""
     with serving() as served:
         yield served

@@ -16,6 +16,7 @@ import pytest
 from kubernetes import client as k8s
 
 from ci.airgap import docker as docker_cli
+from ci.airgap import pins
 from ci.airgap.manifest import Manifest
 from fixtures.cluster import kindctl
 from fixtures.cluster.kfp_api import KfpApi
@@ -110,7 +111,7 @@ def kfp(cluster: KindPlatform) -> Iterator[KfpApi]:
     step (the images `tox -e airgap` built, kind-loaded; its render applied; ready), and its
     API through the harness's supervised port-forward. Teardown: the port-forward stops; KFP
     goes with the cluster."""
-    step(cluster, "Kubeflow Pipelines").run()
+    step(cluster, f"Kubeflow Pipelines {pins.KFP_VERSION} standalone").run()
     with kfp_api(cluster.kfp_endpoint()) as api:
         yield api
 

@@ -93,7 +93,11 @@ class Submitted:
 
 def submit(kfp: KfpApi, ledger: Ledger, endpoint: KfpEndpoint, spec: dict[str, Any]) -> Submitted:
     """Create a marked experiment and run as ``submit_step`` does, each recorded in *ledger*
-    first-thing after it exists (its teardown terminates and deletes them)."""
+    the moment it exists (its teardown terminates and deletes them).
+
+    The tier passes the cluster's ledger: KFP's objects go with the cluster. A ledger torn
+    down after the cluster is gone would wait on a port-forward to nothing for each of them.
+    """
     run_id = new_run_id()
     experiment = kfp.create_experiment(run_id)
     KfpExperiment.record(ledger, run_id, id=experiment.experiment_id, endpoint=endpoint.to_dict())

@@ -98,7 +98,7 @@ def test_collect_writes_pods_events_logs_and_the_cause_redacted(
 
 
 def test_a_failed_kfp_runs_details_and_only_its_pods_are_collected_redacted(
-    run: KindPlatform, kfp: KfpApi, tmp_path: Path
+    cluster: KindPlatform, run: KindPlatform, kfp: KfpApi, tmp_path: Path
 ) -> None:
     assert run.image
     endpoint = run.kfp_endpoint()
@@ -106,7 +106,7 @@ def test_a_failed_kfp_runs_details_and_only_its_pods_are_collected_redacted(
     mine, theirs = (
         kfp_runs.submit(
             kfp,
-            run.ledger,
+            cluster.ledger,  # KFP's objects go with the cluster
             endpoint,
             kfp_runs.pipeline_spec(
                 kfp_runs.pipeline_name(prefix), [Shell("train", run.image, script)]

@@ -42,7 +42,11 @@ def gone(read: object) -> bool:
 
 @pytest.mark.last(0)  # its short TTL removes every labelled object, the shared run's too
 def test_the_janitor_deletes_old_marked_kfp_runs_and_experiments_only(
-    run: KindPlatform, kfp: KfpApi, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cluster: KindPlatform,
+    run: KindPlatform,
+    kfp: KfpApi,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     assert run.image
     endpoint = run.kfp_endpoint()
@@ -60,16 +64,16 @@ def test_the_janitor_deletes_old_marked_kfp_runs_and_experiments_only(
         kfp_server_api.V2beta1Experiment(display_name=foreign_name)
     ).experiment_id
     KfpExperiment.record(
-        run.ledger, foreign_name, id=foreign_experiment, endpoint=endpoint.to_dict()
+        cluster.ledger, foreign_name, id=foreign_experiment, endpoint=endpoint.to_dict()
     )
     foreign_run = kfp.runs.run_service_create_run(
         kfp_server_api.V2beta1Run(
             experiment_id=foreign_experiment, display_name=foreign_name, pipeline_spec=quick
         )
     ).run_id
-    KfpRun.record(run.ledger, foreign_name, id=foreign_run, endpoint=endpoint.to_dict())
+    KfpRun.record(cluster.ledger, foreign_name, id=foreign_run, endpoint=endpoint.to_dict())
     time.sleep(TTL_SECONDS + 3)  # KFP's creation times are whole seconds
-    young = kfp_runs.submit(kfp, run.ledger, endpoint, quick)
+    young = kfp_runs.submit(kfp, cluster.ledger, endpoint, quick)
 
     status = main(
         [

@@ -50,18 +50,19 @@ def waiter(run: KindPlatform, kfp: KfpApi, monkeypatch: pytest.MonkeyPatch) -> W
     return make
 
 
-def submit(run: KindPlatform, kfp: KfpApi, prefix: str, *steps: Shell) -> str:
-    """Compile *steps* as a pipeline, submit it (recorded in the run's ledger); KFP's run id."""
+def submit(cluster: KindPlatform, kfp: KfpApi, prefix: str, *steps: Shell) -> str:
+    """Compile *steps* as a pipeline and submit it, recorded in the cluster's ledger (KFP's
+    objects go with the cluster); KFP's run id."""
     spec = kfp_runs.pipeline_spec(kfp_runs.pipeline_name(prefix), steps)
-    return kfp_runs.submit(kfp, run.ledger, run.kfp_endpoint(), spec).kfp_run_id
+    return kfp_runs.submit(kfp, cluster.ledger, cluster.kfp_endpoint(), spec).kfp_run_id
 
 
 def test_a_successful_run_reports_its_steps_and_phase_times(
-    run: KindPlatform, kfp: KfpApi, waiter: Waiter
+    cluster: KindPlatform, run: KindPlatform, kfp: KfpApi, waiter: Waiter
 ) -> None:
     assert run.image
     kfp_run = submit(
-        run,
+        cluster,
         kfp,
         "ok",
         Shell("train", run.image, "echo loss=0.1; echo test_accuracy=0.9731"),
@@ -80,13 +81,13 @@ def test_a_successful_run_reports_its_steps_and_phase_times(
 
 
 def test_a_failed_step_fails_the_wait_naming_the_step_and_its_error(
-    run: KindPlatform, kfp: KfpApi, waiter: Waiter
+    cluster: KindPlatform, run: KindPlatform, kfp: KfpApi, waiter: Waiter
 ) -> None:
     assert run.image
     # The step reports why the Kubernetes way too: its termination message.
     script = f"echo 'loading data'; echo '{ERROR_LINE}' | tee /dev/termination-log >&2; exit 1"
     kfp_run = submit(
-        run,
+        cluster,
         kfp,
         "failed-step",
         Shell("train", run.image, script),
@@ -114,10 +115,10 @@ def test_a_failed_step_fails_the_wait_naming_the_step_and_its_error(
 
 
 def test_a_run_that_cannot_get_its_image_fails_the_wait_before_kfp_does(
-    run: KindPlatform, kfp: KfpApi, waiter: Waiter
+    cluster: KindPlatform, run: KindPlatform, kfp: KfpApi, waiter: Waiter
 ) -> None:
     missing = kfp_runs.NOT_ON_THE_NODE
-    kfp_run = submit(run, kfp, "no-image", Shell("train", missing, "true", pull_never=True))
+    kfp_run = submit(cluster, kfp, "no-image", Shell("train", missing, "true", pull_never=True))
     timeout = 300.0
     subject = waiter(kfp_run, timeout)
     started = time.monotonic()
@@ -131,10 +132,10 @@ def test_a_run_that_cannot_get_its_image_fails_the_wait_before_kfp_does(
 
 
 def test_a_run_that_never_finishes_times_out_with_what_was_seen(
-    run: KindPlatform, kfp: KfpApi, waiter: Waiter
+    cluster: KindPlatform, run: KindPlatform, kfp: KfpApi, waiter: Waiter
 ) -> None:
     assert run.image
-    kfp_run = submit(run, kfp, "slow", Shell("train", run.image, "echo started; sleep 600"))
+    kfp_run = submit(cluster, kfp, "slow", Shell("train", run.image, "echo started; sleep 600"))
     pod = kfp_runs.wait_for_run_pod(
         run.api(),
         kfp_run,

@@ -102,13 +102,15 @@ def test_a_failed_step_fails_the_wait_naming_the_step_and_its_error(
     assert subject.verdict is not None and subject.verdict.failed_step == "train"
 
     # KFP itself then marks the run failed; the harness reads which step from its answer.
-    def kfp_says_failed() -> object:
+    # KFP 2.17 may show the run FAILED a moment before the task that failed (seen on the
+    # tier), so the wait is for both.
+    def kfp_names_the_failed_task() -> object:
         shown = kfp.get_run(kfp_run)
-        if str(shown.state) not in FINAL_STATES:
-            raise NotReady(f"KFP run {kfp_run} is {shown.state}")
+        if str(shown.state) not in FINAL_STATES or classify.failed_task(shown) is None:
+            raise NotReady(f"KFP run {kfp_run} is {shown.state}, no task failed yet")
         return shown
 
-    shown = wait_until(f"KFP run {kfp_run} to end", kfp_says_failed, timeout=300)
+    shown = wait_until(f"KFP run {kfp_run} to fail", kfp_names_the_failed_task, timeout=300)
     verdict = classify.run_verdict(shown)
     assert verdict.reason == "FailedStep" and verdict.failed_step == "train", verdict
     assert f"({kfp_run}) FAILED" in verdict.message, verdict

@@ -16,8 +16,11 @@ import pytest
 from kubernetes import client as k8s
 
 from ci.airgap import docker as docker_cli
+from ci.airgap import pins
 from ci.airgap.manifest import Manifest
 from fixtures.cluster import kindctl
+from fixtures.cluster.kfp_api import KfpApi
+from fixtures.cluster.kfp_session import kfp_api
 from fixtures.cluster.plan import Step
 from fixtures.config import HarnessConfig
 from fixtures.created import teardown_plan
@@ -100,6 +103,17 @@ def cluster(built: Manifest) -> Iterator[KindPlatform]:
         yield platform
     finally:
         teardown_plan.teardown(platform.ledger.resources())
+
+
+@pytest.fixture(scope="session")
+def kfp(cluster: KindPlatform) -> Iterator[KfpApi]:
+    """Kubeflow Pipelines 2.17.0 installed into the tier's cluster by the kind platform's own
+    step (the images `tox -e airgap` built, kind-loaded; its render applied; ready), and its
+    API through the harness's supervised port-forward. Teardown: the port-forward stops; KFP
+    goes with the cluster."""
+    step(cluster, f"Kubeflow Pipelines {pins.KFP_VERSION} standalone").run()
+    with kfp_api(cluster.kfp_endpoint()) as api:
+        yield api
 
 
 @pytest.fixture(scope="session")

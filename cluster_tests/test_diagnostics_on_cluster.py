@@ -1,6 +1,9 @@
 """Failure diagnostics (ClusterPlatform.collect_diagnostics) from real pods, events and logs
-in the tier cluster, with the KFP run's details from the KFP API STAND-IN
-(tests/support/kfp_stand_in.py: Kubeflow Pipelines cannot run on this machine).
+in the tier cluster, and of a real failed Kubeflow Pipelines run: its details from the real
+KFP API, its pods' logs and events.
+
+An external KFP endpoint's bearer token kept out of the files is a unit test with the KFP
+stand-in (tests/test_cluster_diagnostics.py): KFP standalone behind a port-forward takes none.
 
 Each test's platform has a ledger of its own holding only what that test's run would have
 recorded (a namespace, a KFP run), so what is collected is that run's and nothing else; the
@@ -11,13 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from kubernetes.client import V1Pod
 
-from fixtures.cluster.kfp_api import KfpEndpoint
+from cluster_tests import kfp_runs
+from cluster_tests.kfp_runs import Shell
+from fixtures.cluster.kfp_api import KfpApi
 from fixtures.created.kfp_resources import KfpRun
 from fixtures.created.kube_resources import Namespace
 from fixtures.ledger import Ledger
@@ -25,16 +28,9 @@ from fixtures.phases import PhaseClock
 from fixtures.platforms.kind import KindPlatform
 from kubekit.constants import run_labels
 from tests.support import kfp_run_pods as pods
-from tests.support.kfp_stand_in import KfpStandIn, run_state, serving, task
 
 SECRET_LINE = "Authorization: Bearer sekret-token"  # noqa: S105 - a planted secret to redact
-KFP_TOKEN = "kfp-bearer-secret"  # noqa: S105 - a planted token to keep out
-
-
-@pytest.fixture
-def stand_in() -> Iterator[tuple[KfpStandIn, str]]:
-    with serving() as served:
-        yield served
+ERROR_LINE = "ERROR: the model server refused the export"
 
 
 def collector(run: KindPlatform, tmp_path: Path) -> KindPlatform:
@@ -101,74 +97,59 @@ def test_collect_writes_pods_events_logs_and_the_cause_redacted(
     assert "Back-off restarting failed container" in (dest / namespace / "events.txt").read_text()
 
 
-def test_kfp_run_details_and_only_that_runs_pods_are_collected(
-    run: KindPlatform,
-    step_identity: tuple[str, str],
-    stand_in: tuple[KfpStandIn, str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_failed_kfp_runs_details_and_only_its_pods_are_collected_redacted(
+    cluster: KindPlatform, run: KindPlatform, kfp: KfpApi, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("MNIST_E2E_KFP_TOKEN", KFP_TOKEN)
-    namespace, _ = step_identity
-    mine, theirs = pods.workflow_name("mine"), pods.workflow_name("theirs")
-    state, url = stand_in
-    kfp_run = state.add_run(
-        run.run_id, run_state("RUNNING", task("train", "RUNNING", pod_name=f"{mine}-train"))
-    )
-    pods.apply(
-        run,
-        [
-            pods.run_pod(
-                run,
-                name=f"{mine}-train",
-                namespace=namespace,
-                workflow=mine,
-                task="train",
-                image=pods.NOT_ON_THE_NODE,
-                container="train",
+    assert run.image
+    endpoint = run.kfp_endpoint()
+    crash = f"echo 'calling the server with {SECRET_LINE}'; echo '{ERROR_LINE}' >&2; exit 1"
+    mine, theirs = (
+        kfp_runs.submit(
+            kfp,
+            cluster.ledger,  # KFP's objects go with the cluster
+            endpoint,
+            kfp_runs.pipeline_spec(
+                kfp_runs.pipeline_name(prefix), [Shell("train", run.image, script)]
             ),
-            # the run's driver pod: found through the workflow label it shares
-            pods.run_pod(
-                run,
-                name=f"{mine}-train-driver",
-                namespace=namespace,
-                workflow=mine,
-                task="train-driver",
-                container="driver",
-            ),
-            # another run's pod in the same namespace: not this run's to collect
-            pods.run_pod(
-                run,
-                name=f"{theirs}-train",
-                namespace=namespace,
-                workflow=theirs,
-                task="train",
-                command=["sh", "-c", "sleep 600"],
-                container="train",
-            ),
-        ],
+        )
+        for prefix, script in (("mine", crash), ("theirs", "echo fine"))
     )
-    pods.wait_for_pod(
-        run,
-        f"{mine}-train",
-        namespace,
-        "to fail to get its image",
-        lambda pod: pods.waiting_reason(pod) == "ErrImageNeverPull",
-    )
+    ended: dict[str, V1Pod] = {}
+    for submitted in (mine, theirs):
+        ended[submitted.kfp_run_id] = kfp_runs.wait_for_run_pod(
+            run.api(),
+            submitted.kfp_run_id,
+            "to run train and end",
+            lambda p: (
+                kfp_runs.is_executor_of("train")(p) and p.status.phase in ("Succeeded", "Failed")
+            ),
+        )
+    executor = ended[mine.kfp_run_id].metadata.name
+    assert ended[mine.kfp_run_id].status.phase == "Failed"
+    mine_pods = [p.metadata.name for p in kfp_runs.run_pods(run.api(), mine.kfp_run_id)]
+    theirs_pods = [p.metadata.name for p in kfp_runs.run_pods(run.api(), theirs.kfp_run_id)]
+    assert theirs_pods, "the other run made no pods: nothing shows they are left out"
+
     subject = collector(run, tmp_path)
-    endpoint = KfpEndpoint(url=url, context=run.context, kubeconfig=run.kubeconfig)
-    KfpRun.record(subject.ledger, run.run_id, id=kfp_run, endpoint=endpoint.to_dict())
+    KfpRun.record(subject.ledger, mine.run_id, id=mine.kfp_run_id, endpoint=endpoint.to_dict())
     dest = tmp_path / "d"
     written = subject.collect_diagnostics(dest)
     names = {p.relative_to(dest).as_posix() for p in written}
-    assert f"kfp-run-pods/logs/{mine}-train/train.log" in names, names
-    assert f"kfp-run-pods/logs/{mine}-train-driver/driver.log" in names, names
-    assert not any(theirs in name for name in names), names
-    assert theirs not in (dest / "kfp-run-pods" / "pods.json").read_text()
+    assert f"kfp-run-pods/logs/{executor}/main.log" in names, names
+    for name in mine_pods:  # the drivers' pods too, found by the run's label
+        assert any(n.startswith(f"kfp-run-pods/logs/{name}/") for n in names), (name, names)
+    assert not any(name in n for name in theirs_pods for n in names), names
+    assert not any(
+        name in (dest / "kfp-run-pods" / "pods.json").read_text() for name in theirs_pods
+    )
+    assert "kfp-run-pods/events.txt" in names, names
+    log = (dest / "kfp-run-pods" / "logs" / executor / "main.log").read_text()
+    assert ERROR_LINE in log and "calling the server with Authorization: Bearer" in log, log
     details = (dest / "kfp-run.json").read_text()
-    assert f'"run_id": "{kfp_run}"' in details and KFP_TOKEN not in details
-    # the token was really sent (to the stand-in), so keeping it out of the files mattered
-    assert any(r.authorization == f"Bearer {KFP_TOKEN}" for r in state.requests)
-    assert not any(KFP_TOKEN in p.read_text() for p in written)
+    assert f'"run_id": "{mine.kfp_run_id}"' in details, details[:2000]
+    # the secret was in the step's log and in the pipeline spec KFP answers with: redacted
+    assert not any("sekret-token" in p.read_text() for p in written)
+    assert "[REDACTED]" in log
     failure = (dest / "failure.txt").read_text()
-    assert failure.startswith("ErrImageNeverPull: step 'train'"), failure
+    assert "step 'train'" in failure.splitlines()[0], failure
+    assert "KFP run: " in failure, failure

@@ -1,61 +1,101 @@
-"""The janitor's KFP part (``python -m fixtures janitor``: Janitor._find_kfp and the KFP teardown kinds) on the tier cluster
-with the KFP API STAND-IN (tests/support/kfp_stand_in.py: KFP cannot run on this machine).
+"""The janitor's KFP part (``python -m fixtures janitor``: Janitor._find_kfp and the KFP teardown
+kinds) on the tier's real Kubeflow Pipelines: real marked experiments and runs, old and young,
+and a foreign pair that only looks like the harness's.
 
-Safe beside the other tier tests: the TTL is two days and the cluster was made this session,
-so the only objects old enough are the stand-in's back-dated ones. The stand-in shows what the
-janitor asked for and deleted; that KFP itself would answer so is not shown here.
+KFP sets an object's creation time itself, so "old" is made by waiting past a short TTL, not
+by back-dating. That TTL also takes every other labelled object of the session (the shared
+run's namespace and volumes, the other tests' runs): the test runs after the rest.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+import time
+from pathlib import Path
+from typing import Final
 
+import kfp_server_api
 import pytest
 
+from cluster_tests import kfp_runs
+from cluster_tests.kfp_runs import Shell
 from fixtures.__main__ import main
-from fixtures.cluster.kfp_api import marker
+from fixtures.cluster.kfp_api import KfpApi, is_not_found
+from fixtures.created.kfp_resources import KfpExperiment, KfpRun
+from fixtures.ledger import Ledger
 from fixtures.naming import new_run_id
 from fixtures.platforms.kind import KindPlatform
-from tests.support.kfp_stand_in import run_state, serving
+
+TTL_SECONDS: Final = 20
 
 
+def gone(read: object) -> bool:
+    """Does the real KFP answer 404 for *read* (a call of KfpApi)?"""
+    try:
+        read()  # type: ignore[operator]
+    except Exception as exc:
+        if is_not_found(exc):
+            return True
+        raise
+    return False
+
+
+@pytest.mark.last(0)  # its short TTL removes every labelled object, the shared run's too
 def test_the_janitor_deletes_old_marked_kfp_runs_and_experiments_only(
-    cluster: KindPlatform, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    cluster: KindPlatform,
+    run: KindPlatform,
+    kfp: KfpApi,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("MNIST_E2E_KFP_TOKEN", "stand-in-token")  # an external endpoint's auth
-    old = datetime.now(UTC) - timedelta(days=3)
-    crashed, young, foreign = new_run_id(), new_run_id(), new_run_id()
-    with serving() as (state, url):
-        experiment = state.add_experiment(crashed, description=marker(crashed), created_at=old)
-        left = state.add_run(
-            crashed,
-            run_state("RUNNING"),
-            experiment_id=experiment,
-            description=marker(crashed),
-            created_at=old,
+    assert run.image
+    endpoint = run.kfp_endpoint()
+    sleeping = kfp_runs.pipeline_spec(
+        kfp_runs.pipeline_name("janitor"), [Shell("train", run.image, "sleep 600")]
+    )
+    quick = kfp_runs.pipeline_spec(
+        kfp_runs.pipeline_name("janitor"), [Shell("train", run.image, "true")]
+    )
+    # what a crashed run left: a marked experiment and a run still going, in no live ledger
+    crashed = kfp_runs.submit(kfp, Ledger(tmp_path / "crashed.jsonl"), endpoint, sleeping)
+    # someone else's: named like a run id, without the harness's marker
+    foreign_name = new_run_id()
+    foreign_experiment = kfp.experiments.experiment_service_create_experiment(
+        kfp_server_api.V2beta1Experiment(display_name=foreign_name)
+    ).experiment_id
+    KfpExperiment.record(
+        cluster.ledger, foreign_name, id=foreign_experiment, endpoint=endpoint.to_dict()
+    )
+    foreign_run = kfp.runs.run_service_create_run(
+        kfp_server_api.V2beta1Run(
+            experiment_id=foreign_experiment, display_name=foreign_name, pipeline_spec=quick
         )
-        recent = state.add_run(young, run_state("RUNNING"), description=marker(young))
-        # old, named like a run id, but without the harness's marker: never the janitor's
-        unmarked = state.add_run(foreign, run_state("RUNNING"), created_at=old)
-        status = main(
-            [
-                "janitor",
-                "--platform",
-                "kind",
-                "--older-than",
-                "48h",
-                "--kube-context",
-                cluster.context,
-                "--kfp-endpoint",
-                url,
-            ]
-        )
+    ).run_id
+    KfpRun.record(cluster.ledger, foreign_name, id=foreign_run, endpoint=endpoint.to_dict())
+    time.sleep(TTL_SECONDS + 3)  # KFP's creation times are whole seconds
+    young = kfp_runs.submit(kfp, cluster.ledger, endpoint, quick)
+
+    status = main(
+        [
+            "janitor",
+            "--platform",
+            "kind",
+            "--older-than",
+            f"{TTL_SECONDS}s",
+            "--kube-context",
+            run.context,
+        ]
+    )
     out = capsys.readouterr().out
     assert status == 0, out
-    assert "janitor: 2 labelled resource(s) older than 48h" in out, out
-    assert left not in state.runs and experiment not in state.experiments, out
-    assert set(state.runs) == {recent, unmarked}, out
+    assert gone(lambda: kfp.get_run(crashed.kfp_run_id)), out
+    assert gone(lambda: kfp.get_experiment(crashed.experiment_id)), out
     # a run still going is terminated before it is deleted
-    calls = [(r.method, r.path) for r in state.requests if left in r.path]
-    terminate = ("POST", f"/apis/v2beta1/runs/{left}:terminate")
-    assert calls.index(terminate) < calls.index(("DELETE", f"/apis/v2beta1/runs/{left}")), calls
+    assert re.search(
+        rf"kfp-run {crashed.run_id} \({crashed.kfp_run_id}\): terminated \(\w+\) and deleted", out
+    ), out
+    for kept in (young.kfp_run_id, foreign_run):
+        assert kfp.get_run(kept).run_id == kept, out
+    for kept in (young.experiment_id, foreign_experiment):
+        assert kfp.get_experiment(kept).experiment_id == kept, out
+    assert foreign_name not in out and young.run_id not in out, out

@@ -324,3 +324,25 @@ def test_install_blocker_tolerates_early_restarts_but_not_a_missing_image() -> N
     assert classify.install_blocker([rate_limited]) is None
     missing = pod("minio-x", waiting="ErrImagePull", message="manifest unknown")
     assert "cannot pull" in (classify.install_blocker([missing]) or "")
+
+
+def test_kfp_2_17_iteration_names_are_the_steps_tasks() -> None:
+    assert classify.step_of_task("train(0)") == "train"
+    assert classify.step_of_task("web-ui-driver(0)") == "web-ui"
+    assert classify.step_of_task("executor(0)") is None
+
+
+def test_the_train_pod_is_found_by_its_argo_node_as_kfp_2_17_names_it() -> None:
+    # KFP 2.17's task details name Argo node ids, not pods (seen on the air-gapped cluster):
+    # the executor pod is found among the run's pods by its node-name annotation.
+    the_run = run("SUCCEEDED", [task("train", "SUCCEEDED", child_tasks=[{"pod_name": "wf-1"}])])
+    labels = {"pipeline/runid": "kfp-run-1", WORKFLOW: "wf"}
+    driver = pod("wf-system-container-driver-1", phase="Succeeded", labels=labels)
+    driver.metadata.annotations = {
+        "workflows.argoproj.io/node-name": "wf(0).root(0).train-driver(0)"
+    }
+    executor = pod("wf-system-container-impl-2", phase="Succeeded", labels=labels)
+    executor.metadata.annotations = {
+        "workflows.argoproj.io/node-name": "wf(0).root(0).train(0).executor(0)"
+    }
+    assert classify.train_pod_name(the_run, [driver, executor]) == executor.metadata.name

@@ -1,17 +1,21 @@
 """Failure diagnostics: pods, events, logs (previous ones too) and the classified cause, found
 from the ledger and written redacted to artifacts/<run-id>/diagnostics/ — the parts that need
-no cluster. Collecting from real pods, events and logs (and a KFP run's details from the KFP
-stand-in) is on the cluster tier: cluster_tests/test_diagnostics_on_cluster.py."""
+no cluster. Collecting from real pods, events and logs, and a real failed KFP run's details,
+is on the cluster tier: cluster_tests/test_diagnostics_on_cluster.py."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from kubernetes.client import CoreV1Event, V1ObjectMeta, V1ObjectReference
 
 from fixtures.cluster import diagnostics
+from fixtures.cluster.kfp_api import TOKEN_ENV, KfpEndpoint
+from fixtures.created.kfp_resources import KfpRun
 from fixtures.ledger import Resource
+from tests.support.kfp_stand_in import run_state, serving
 
 RUN = "mnist-e2e-20261125t120000z-abcd"
 
@@ -40,6 +44,22 @@ def test_collect_without_any_cluster_still_writes_what_it_knows(tmp_path: Path) 
     written = diagnostics.collect([Resource("tempdir", "/tmp/x", {"path": "/tmp/x"})], tmp_path)
     assert {p.name for p in written} == {"ledger.json", "failure.txt"}
     assert "no failing pod" in (tmp_path / "failure.txt").read_text()
+
+
+def test_an_external_kfp_endpoints_token_is_sent_and_kept_out_of_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the KFP stand-in: the real KFP on the cluster tier sits behind a port-forward and
+    takes no token, so only the stand-in can show one sent to an external endpoint."""
+    token = "kfp-bearer-secret"
+    monkeypatch.setenv(TOKEN_ENV, token)
+    with serving() as (state, url):
+        kfp_run = state.add_run(RUN, run_state("FAILED"))
+        entry = KfpRun.entry(RUN, id=kfp_run, endpoint=KfpEndpoint(url=url).to_dict())
+        written = diagnostics.collect([entry], tmp_path)
+    assert f'"run_id": "{kfp_run}"' in (tmp_path / "kfp-run.json").read_text()
+    assert any(r.authorization == f"Bearer {token}" for r in state.requests)
+    assert not any(token in p.read_text() for p in written)
 
 
 class ScriptedLogs:

@@ -1,6 +1,8 @@
 """The KFP API as the harness uses it: marked experiments and runs, the run body built from
 the compiled pipeline, and every call bounded in time — against the KFP API stand-in
-(tests/support/kfp_stand_in.py), since Kubeflow Pipelines cannot run on this machine."""
+(tests/support/kfp_stand_in.py): its faults (a 5xx once, a 403, a create whose answer was
+lost after it took effect) are what a real KFP cannot be made to give on demand. The real
+KFP 2.17.0 answers the same calls on the cluster tier (cluster_tests/)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.cluster import kfp_api
+from fixtures.cluster.clients import Clients
 from fixtures.cluster.kfp_api import KfpApi, KfpEndpoint
+from fixtures.created.kfp_resources import KfpRun
 from kubekit.exceptions import ActionFailed, Forbidden, NotFound
 from pipeline.compile import compile_pipeline
 from tests.support.kfp_stand_in import KfpStandIn, run_state, serving
@@ -59,7 +63,7 @@ def test_malformed_pipeline_fails_before_the_server() -> None:
 
 @pytest.fixture
 def stand_in() -> Iterator[tuple[KfpStandIn, str]]:
-    """The KFP API stand-in (tests/support/kfp_stand_in.py: KFP cannot run here) on
+    """The KFP API stand-in (tests/support/kfp_stand_in.py: it injects faults) on
     loopback, and its URL. Teardown stops the server."""
     with serving() as served:
         yield served
@@ -166,3 +170,19 @@ def test_lists_follow_pages_and_terminate_then_delete_leave_nothing(
     assert ids[0] not in state.runs and state.experiments == {}
     pages = [r.query.get("page_token", [""])[0] for r in state.calls("GET", RUNS)]
     assert pages[:2] == ["", "100"]
+
+
+def test_a_run_kfp_will_not_terminate_is_still_deleted(
+    stand_in: tuple[KfpStandIn, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 400 is injected: the real KFP 2.17 answered it on the cluster tier to a terminate
+    of a run already being canceled, a moment no test can hit on demand."""
+    state, host = stand_in
+    monkeypatch.setenv(kfp_api.TOKEN_ENV, "any")  # an external endpoint's auth
+    kfp_run = state.add_run(RUN, run_state("RUNNING"))
+    state.fail_once("POST", f"{RUNS}/{kfp_run}:terminate", 400)
+    endpoint = KfpEndpoint(url=host).to_dict()
+    with Clients() as clients:
+        line = KfpRun(KfpRun.entry(RUN, id=kfp_run, endpoint=endpoint)).delete(clients)
+    assert kfp_run not in state.runs
+    assert "deleted (was RUNNING; KFP would not terminate it" in line, line

@@ -1,6 +1,7 @@
 """The shared cluster flow's KFP submission: the compiled pipeline goes to KFP with the
 parameters it declares, and the experiment and run are recorded — against the KFP API
-stand-in (tests/support/kfp_stand_in.py; KFP cannot run on this machine), no Kubernetes.
+stand-in (tests/support/kfp_stand_in.py), no Kubernetes: it records the request body the
+harness sent, which the real KFP (on the cluster tier) does not show back as sent.
 
 Waiting on a KFP run (success, a failed step, a pod that cannot pull, a timeout) runs on the
 real cluster tier: cluster_tests/test_kfp_run_wait.py.

@@ -12,7 +12,8 @@ Real things, not doubles:
   (tests/conftest.py), used by the serving and the web UI tests.
 - ``kfp_run_pods``: pods in the real tier cluster shaped like a KFP run's (KFP's and Argo's
   labels, the project image, ``imagePullPolicy: Never``), applied into a run's ledger, and
-  waits on their status; used by cluster_tests/ with the KFP stand-in below.
+  waits on their status; used by cluster_tests/ where a pod of a chosen shape is needed
+  (a crash loop in a namespace of its own); KFP's own runs make the rest.
 - ``kube_objects``: Kubernetes objects as the client's typed models (a Deployment, its
   ReplicaSets, pods waiting or running, events), for the pure rollout decisions; built, not
   served: no API server is faked anywhere.
@@ -22,11 +23,11 @@ Real things, not doubles:
 
 Doubles, each kept only for a fault or an observation the real thing cannot give here:
 
-- ``kfp_stand_in.KfpStandIn``: a STAND-IN for the Kubeflow Pipelines v2beta1 API (KFP cannot
-  run on this machine: its Go module cannot be fetched), like the project's MLMD stand-in.
-  It serves the experiment, run and healthz endpoints the harness calls, shows the run states
-  and task details (pod names) a test scripts, and injects a 5xx or 403 once. The Kubernetes
-  side is never faked: the cluster tier (cluster_tests/) creates the run's pods for real.
+- ``kfp_stand_in.KfpStandIn``: a STAND-IN for the Kubeflow Pipelines v2beta1 API, for unit
+  tests only (tests/): it injects a 5xx or 403 once (retries, a create that succeeded behind
+  a lost answer), records what was sent (parameters, a bearer token for an external
+  endpoint) and scripts run states. The cluster tier (cluster_tests/) runs the real KFP
+  2.17.0 and real runs instead; no stand-in is imported there.
 
 - ``scripted_predictions``: a PredictionService answering from a script, for what the real
   model server never does (answer off the contract, fail on a chosen call); the deploy

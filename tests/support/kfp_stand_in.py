@@ -1,11 +1,13 @@
 """A stand-in for the Kubeflow Pipelines v2beta1 REST API, served on loopback.
 
-Why it exists: Kubeflow Pipelines cannot run on this machine (its Go module cannot be
-fetched, so the air-gapped build has no KFP API server image). The harness's KFP calls, and
-the code that waits on and diagnoses a KFP run, still need an API to talk to; this is that
-API, the same way the project's MLMD stand-in replaces the metadata server. Everything it
-answers is a STAND-IN answer, not KFP's: a test that passes against it shows the harness
-speaks the v2beta1 wire format and reacts to the states it is shown, not that KFP behaves so.
+Why it still exists: the real Kubeflow Pipelines 2.17.0 runs on the cluster tier (built by
+`tox -e airgap`, installed into the tier's kind cluster; cluster_tests/ submit, wait on,
+diagnose and janitor real runs). What a real KFP cannot be made to show stays here, in unit
+tests (tests/) only: a 5xx or 403 answered once, an answer lost after the server did the
+work, the exact request the harness sent (parameters, an external endpoint's bearer token),
+and no-cluster speed. Everything it answers is a STAND-IN answer, not KFP's: a test that
+passes against it shows the harness speaks the v2beta1 wire format and reacts to the states
+it is shown, not that KFP behaves so.
 
 What it serves (the endpoints :class:`fixtures.cluster.kfp_api.KfpApi` calls):
 

@@ -202,12 +202,17 @@ def test_a_failing_train_step_fails_the_run_and_still_tears_down(tmp_path):
         "--local-storage",
         "pvc",
         "-k",
-        "test_pipeline_succeeded",
+        "test_pipeline_succeeded or test_health",
     )
     output, _ = run.communicate(timeout=300)
     assert run.returncode == 1, output
     # The cause leads the message, naming the file, ahead of the log tail.
     assert re.search(r"train exited with code 1: .*train-images-idx3-ubyte\.gz", output), output
+    # Each test says so in one line; the whole cause (the step's log tail) comes once.
+    errors = re.findall(r"^provisioning run \S+ failed: WaitFailed: train exited .*$", output, re.M)
+    assert len(errors) == 2, output
+    assert all("provision-error.txt" in line for line in errors), errors
+    assert output.count("Traceback (most recent call last)") == 1, output
     run_dir = _only_run(artifacts)
     resources = Ledger(run_dir / "ledger.jsonl").resources()
     assert leftovers(resources) == [], output

@@ -105,6 +105,8 @@ def _assert_nothing_left(ledger: Ledger, output: str, scratch_before: set[Path])
     assert summary["leftovers"] == []
     assert summary["interrupted"] is True, summary
     assert summary["result"] == "interrupted", summary
+    page = (ledger.path.parent / "report.html").read_text()
+    assert "INTERRUPTED" in page
     return summary
 
 

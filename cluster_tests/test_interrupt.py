@@ -1,5 +1,7 @@
-"""A kind run cancelled with SIGTERM while it creates its cluster still tears down what it
-made: the half-made cluster goes, node container and all, and nothing is left.
+"""A kind run cancelled while it creates its cluster still tears down what it made: the
+half-made cluster goes, node container and all, and nothing is left. Cancelled twice over:
+SIGTERM to ``pytest`` as CI does, and Ctrl-C in a terminal running ``tox -e kind`` (SIGINT to
+tox's whole process group, then tox's own SIGINT and SIGTERM to pytest as tox.ini times them).
 
 The run is ``pytest e2e --platform kind --airgap`` with a cluster name of its own, so it
 creates the cluster. Its check stops any run whose air-gapped build has no Kubeflow
@@ -15,10 +17,13 @@ import dataclasses
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from ci.airgap.manifest import Manifest
 from cluster_tests.conftest import ROOT, docker, kind_clusters
@@ -56,28 +61,51 @@ def node_containers(cluster: str) -> list[str]:
     return docker(*kindctl.node_containers_argv(cluster)[1:]).split()
 
 
-def test_sigterm_while_the_cluster_is_created_still_tears_it_down(
-    built: Manifest, tmp_path: Path
-) -> None:
-    cluster = f"mnist-e2e-int-{secrets.token_hex(2)}"
-    node = f"{cluster}-control-plane"
-    artifacts = tmp_path / "artifacts"
-    run = subprocess.Popen(
-        [
+def _started(how: str, cluster: str, artifacts: Path, cache: Path) -> subprocess.Popen[str]:
+    """The run, as CI starts it (pytest) or as a user in a terminal does (tox, in a process
+    group of its own: the terminal's)."""
+    options = ["--airgap", "--kind-cluster", cluster, "--artifacts-dir", str(artifacts)]
+    if how == "pytest":
+        argv = [
             sys.executable, "-m", "pytest", "e2e", "-p", "no:cacheprovider", "-q",
-            "--platform", "kind", "--airgap", "--kind-cluster", cluster,
-            "--artifacts-dir", str(artifacts),
-        ],
+            "--platform", "kind", *options,
+        ]  # fmt: skip
+        env = dict(os.environ)
+    else:
+        tox = shutil.which("tox")
+        if tox is None:
+            pytest.skip("tox is not on PATH (this case runs `tox -e kind` as a user would)")
+        argv = [tox, "-e", "kind", "--", *options, "--junitxml", str(artifacts / "junit.xml")]
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k != "VIRTUAL_ENV" and not k.startswith(("TOX_", "PYTEST_"))
+        }
+    return subprocess.Popen(
+        argv,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            "MNIST_E2E_CACHE": str(manifest_with_a_kfp_render(built, tmp_path)),
-        },
-    )  # fmt: skip
+        env={**env, "PYTHONUNBUFFERED": "1", "MNIST_E2E_CACHE": str(cache)},
+        start_new_session=how == "tox",
+    )
+
+
+@pytest.mark.parametrize(
+    ("how", "cancel", "said"),
+    [
+        ("pytest", "SIGTERM to pytest", "interrupted: received signal 15 (SIGTERM)"),
+        ("tox", "Ctrl-C: SIGINT to tox's group", "interrupted: received signal 2 (SIGINT)"),
+    ],
+)
+def test_a_run_cancelled_while_the_cluster_is_created_still_tears_it_down(
+    built: Manifest, tmp_path: Path, how: str, cancel: str, said: str
+) -> None:
+    cluster = f"mnist-e2e-int-{secrets.token_hex(2)}"
+    node = f"{cluster}-control-plane"
+    artifacts = tmp_path / "artifacts"
+    run = _started(how, cluster, artifacts, manifest_with_a_kfp_render(built, tmp_path))
     try:
         until(
             f"node container {node} (kind create cluster under way)",
@@ -87,15 +115,22 @@ def test_sigterm_while_the_cluster_is_created_still_tears_it_down(
         if run.poll() is not None:
             ended, _ = run.communicate()
             raise AssertionError(f"the run ended before it was cancelled:\n{ended[-3000:]}")
-        run.send_signal(signal.SIGTERM)
-        output, _ = run.communicate(timeout=600)
+        if how == "pytest":
+            run.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(run.pid, signal.SIGINT)
+        output, _ = run.communicate(timeout=900)
     finally:
         if run.poll() is None:
-            run.kill()
+            if how == "tox":
+                os.killpg(run.pid, signal.SIGKILL)  # the whole group: tox and pytest
+            else:
+                run.kill()
             run.wait()
         if cluster in kind_clusters(built):  # only when the run failed to: never leak it
             subprocess.run(kindctl.delete_argv(cluster, built.kind), check=False, timeout=300)
-    assert run.returncode != 0, f"a cancelled run must not pass:\n{output[-3000:]}"
+    assert run.returncode != 0, f"a cancelled run must not pass ({cancel}):\n{output[-3000:]}"
+    assert "SIGKILL" not in output, f"tox had to kill the harness:\n{output[-3000:]}"
     (run_dir,) = [p for p in artifacts.iterdir() if p.is_dir()]
     ledger = Ledger(run_dir / "ledger.jsonl")
     recorded = [r for r in ledger if r.kind == "kind-cluster"]
@@ -106,4 +141,5 @@ def test_sigterm_while_the_cluster_is_created_still_tears_it_down(
     assert teardown_plan.leftovers(ledger.resources()) == []
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["leftovers"] == [], summary
-    assert summary["error"] == "interrupted: received signal 15 (SIGTERM)", summary
+    assert summary["error"] == said, summary
+    assert summary["interrupted"] is True, summary

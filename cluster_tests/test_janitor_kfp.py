@@ -20,11 +20,12 @@ import pytest
 from cluster_tests import kfp_runs
 from cluster_tests.kfp_runs import Shell
 from fixtures.__main__ import main
-from fixtures.cluster.kfp_api import KfpApi, is_not_found
+from fixtures.cluster.kfp_api import KfpApi
 from fixtures.created.kfp_resources import KfpExperiment, KfpRun
 from fixtures.ledger import Ledger
 from fixtures.naming import new_run_id
 from fixtures.platforms.kind import KindPlatform
+from kubekit.exceptions import is_not_found
 
 TTL_SECONDS: Final = 20
 

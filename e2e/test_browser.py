@@ -164,6 +164,7 @@ _READ_PAGE = """() => {
                   height: img.getBoundingClientRect().height, src: img.currentSrc} : null,
     truth: text('truth'), prediction: text('prediction'),
     modelVersion: text('model-version'), index: text('index'), bars,
+    heading: (document.querySelector('h1') || {textContent: ''}).textContent.trim(),
   };
 }"""
 
@@ -227,6 +228,8 @@ def test_page_in_a_browser(
 
         grpc_answer = predict_client.predict(mnist_test_digits.images[index : index + 1])
         assert shown["index"] == str(index)
+        # The index is a position in the test set, not the digit drawn: "#5", not "5".
+        assert shown["heading"] == f"MNIST test digit #{index}", shown["heading"]
         assert shown["prediction"] == str(int(grpc_answer.classes[0])), (
             f"page shows prediction {shown['prediction']}, gRPC says {grpc_answer.classes[0]}"
         )

@@ -130,6 +130,11 @@ def http_status(exc: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
+def is_not_found(exc: BaseException) -> bool:
+    """True if *exc* is a 404: the typed NotFound, or any client's own (Kubernetes, KFP)."""
+    return isinstance(exc, NotFound) or http_status(exc) == 404
+
+
 def error_text(exc: BaseException) -> str:
     """Everything an error says: its message, an API body, a command's stderr."""
     parts = [str(exc)]

@@ -16,7 +16,7 @@ from fixtures.cluster import kfp_api
 from fixtures.cluster.clients import Clients
 from fixtures.cluster.kfp_api import KfpApi, KfpEndpoint
 from fixtures.created.kfp_resources import KfpRun
-from kubekit.exceptions import ActionFailed, Forbidden, NotFound
+from kubekit.exceptions import ActionFailed, Forbidden, NotFound, is_not_found
 from pipeline.compile import compile_pipeline
 from tests.support.kfp_stand_in import KfpStandIn, run_state, serving
 
@@ -139,7 +139,7 @@ def test_not_found_comes_out_typed(stand_in: tuple[KfpStandIn, str]) -> None:
             api.get_run("gone")
     finally:
         api.close()
-    assert kfp_api.is_not_found(caught.value)
+    assert is_not_found(caught.value)
     assert isinstance(caught.value, ActionFailed) and "get KFP run gone" in str(caught.value)
 
 

@@ -88,12 +88,29 @@ def test_gke_plan_says_which_options_a_real_run_needs(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert "uniform bucket-level access; public access prevention enforced" in out
     assert "NOTE: a real run would stop before step 1: --platform gke needs --kube-context" in out
+    # The bucket's real shape (<run-id>-<project>), and what the default --if-unavailable does.
+    assert re.search(r"bucket gs://mnist-e2e-\S+-<--gcp-project>\n", out), out
+    assert "else skip" not in out
+    assert "Application Default Credentials, else fail (--if-unavailable fail)" in out
 
 
-def test_plan_of_local_is_refused() -> None:
+def test_plan_of_local_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["plan", "--platform", "local"])
     assert caught.value.code == 2
+    assert "--platform 'local' is not one of kind, gke" in capsys.readouterr().err
+
+
+def test_plan_without_a_platform_asks_for_one_and_helps_with_the_flags_own_names(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MNIST_E2E_PLATFORM", raising=False)
+    with pytest.raises(SystemExit):
+        main(["plan"])
+    err = capsys.readouterr().err
+    assert "--platform is required: one of kind, gke (or set MNIST_E2E_PLATFORM)" in err
+    assert "--platform PLATFORM" in err and "--wait-timeout WAIT_TIMEOUT" in err
+    assert "MNIST_PLATFORM" not in err and "MNIST_WAIT_TIMEOUT" not in err
 
 
 def test_a_failing_step_names_itself_and_where_to_look(tmp_path: Path) -> None:

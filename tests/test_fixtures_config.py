@@ -42,7 +42,8 @@ def _run(pytester, *args):
             ["--phase-budget", "train=fast"],
             "--phase-budget 'train=fast': 'fast' is not a duration like 90, 90s, 15m or 6h",
         ),
-        (["--phase-budget", "train=0s"], "'0s' is not a duration like 90, 90s, 15m or 6h"),
+        (["--phase-budget", "train=0s"], "'0s' must be positive: a duration like 90, 90s"),
+        (["--wait-timeout", "0"], "--wait-timeout '0' must be positive: a duration like 90"),
         (["--phase-budget", "train"], "--phase-budget 'train' is not PHASE=DURATION"),
         (["--phase-budget", "train=1s,train=2s"], "gives 'train' twice"),
         (["--history-runs", "0"], "--history-runs '0' is not a whole number >= 1"),
@@ -114,3 +115,45 @@ def test_the_history_file_defaults_into_the_artifacts_and_can_be_moved_or_droppe
 def test_missing_data_dir_is_rejected(tmp_path):
     with pytest.raises(OptionError, match=r"--data-dir .* is not a directory"):
         HarnessConfig(data_dir=tmp_path / "nope").validate()
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("/proc/forbidden", "--artifacts-dir '/proc/forbidden' cannot be created"),
+        ("a-file", "is a file, not a directory"),
+        ("a-file/below", "cannot be created: * is a file"),
+    ],
+)
+def test_an_unusable_artifacts_dir_fails_at_parse_time_naming_the_option(probe, where, message):
+    (probe.path / "a-file").write_text("not a directory")
+    result = _run(probe, "--artifacts-dir", where)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}*MNIST_E2E_ARTIFACTS_DIR*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert not list(probe.path.glob(".mnist-e2e-probe-*")), "the check must leave nothing"
+
+
+def test_a_new_artifacts_dir_is_checked_without_being_created(probe):
+    result = _run(probe, "--artifacts-dir", "new/artifacts")
+    result.stdout.fnmatch_lines(["*CONFIG local*"])
+    assert not list(probe.path.rglob(".mnist-e2e-probe-*"))
+
+
+def test_a_data_dir_without_mnist_is_rejected_naming_the_missing_files(tmp_path):
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"")
+    with pytest.raises(OptionError) as raised:
+        HarnessConfig(data_dir=tmp_path).validate()
+    message = str(raised.value)
+    assert f"--data-dir '{tmp_path}' has no train-images-idx3-ubyte.gz," in message
+    assert "t10k-labels-idx1-ubyte.gz" in message
+    assert "Fix: copy them there" in message
+    assert "model/sample" in message
+
+
+def test_a_cluster_run_needs_only_the_test_digits_in_its_data_dir(tmp_path):
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (tmp_path / name).write_bytes(b"")
+    HarnessConfig(platform="kind", data_dir=tmp_path).validate()
+    with pytest.raises(OptionError, match="has no train-images"):
+        HarnessConfig(data_dir=tmp_path).validate()

@@ -61,8 +61,7 @@ def test_a_kept_run_says_how_to_tear_it_down_and_deletes_nothing(tmp_path: Path)
     finished = run.finish(failed=True)
     assert finished is not None and finished.kept and scratch.exists()
     assert finished.teardown == [
-        "kept (--keep-on-failure): tear down later with: python -m fixtures teardown"
-        f" {run.paths.ledger}"
+        f"kept (--keep-on-failure): tear down later with: tox -e teardown -- {run.paths.ledger}"
     ]
     assert json.loads((run.paths.root / "summary.json").read_text())["failures"][0]["message"] == (
         "boom"

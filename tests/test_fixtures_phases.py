@@ -43,3 +43,15 @@ def test_ending_an_unknown_phase_says_which_exist():
     clock.start("train")
     with pytest.raises(KeyError, match="train"):
         clock.end("serve ready")
+
+
+def test_a_phase_cut_by_ctrl_c_says_interrupted_not_failed(tmp_path):
+    clock = PhaseClock()
+    with pytest.raises(KeyboardInterrupt), clock.phase("train"):
+        raise KeyboardInterrupt
+    clock.start("serve ready")
+    clock.end("serve ready", ok=False, interrupted=True)
+    again = PhaseClock.from_json(clock.to_json())  # as the controller reads run.json
+    rows = again.table().splitlines()[1:3]
+    assert [row.split()[-1] for row in rows] == ["interrupted", "interrupted"], rows
+    assert not any(p.ok for p in again.phases)

@@ -72,3 +72,88 @@ def test_the_report_flags_phases_and_places_the_history_after_them(tmp_path):
     assert "ok — OVER BUDGET (1.00s, --phase-budget)</td>" in page
     assert page.index("<h2>Phases</h2>") < page.index("<h2>History</h2>")
     assert page.index("<h2>History</h2>") < page.index("gRPC predictions")
+
+
+FAILURE = """    def test_accuracy(predictions):
+>       assert accuracy >= 0.93, f"accuracy {accuracy} is below --min-accuracy 0.93"
+E       AssertionError: accuracy 0.6667 is below --min-accuracy 0.93
+E       assert 0.6667 >= 0.93
+
+e2e/test_grpc.py:40: AssertionError"""
+
+
+def test_a_failed_report_puts_the_cause_first_then_the_gate_and_the_tests(tmp_path):
+    (tmp_path / "ledger.jsonl.lock").write_text("")
+    (tmp_path / "ledger.jsonl").write_text("")
+    summary = {
+        "run_id": "r",
+        "platform": "local",
+        "options": {"model_type": "cnn", "min_accuracy": 0.93},
+        "failures": [{"nodeid": "e2e/test_grpc.py::test_accuracy", "message": FAILURE}],
+        "tests": [
+            {"nodeid": "e2e/test_grpc.py::test_accuracy", "outcome": "failed", "seconds": 1.25},
+            {"nodeid": "e2e/test_web_ui.py::test_health", "outcome": "passed", "seconds": 0.5},
+        ],
+        "junit": str(tmp_path.parent / "junit-local.xml"),
+    }
+    labels = np.array([7, 2, 1, 0, 4, 1])
+    classes = np.array([7, 2, 1, 6, 4, 7])
+    prediction_log.write(tmp_path, labels, classes, np.eye(10)[classes])
+    page = report.render(summary, PhaseClock([Phase("train", 0.0, 1.0, True)]), tmp_path)
+    cause = (
+        "<b>e2e/test_grpc.py::test_accuracy</b>: AssertionError: accuracy 0.6667 is below"
+        " --min-accuracy 0.93 assert 0.6667 &gt;= 0.93"
+    )
+    assert cause in page
+    gate = "gRPC accuracy 0.6667 on 6 test digits; threshold --min-accuracy 0.93: NOT MET"
+    assert gate in page
+    # The cause before the numbers, the numbers before pytest's source and locals.
+    assert page.index(cause) < page.index(gate) < page.index("def test_accuracy(predictions)")
+    assert "<td>e2e/test_web_ui.py::test_health</td><td class='ok'>passed</td>" in page
+    assert "<td class='num'>1.25</td>" in page
+    assert "<a href='../junit-local.xml'>../junit-local.xml</a>" in page
+    assert "ledger.jsonl.lock" not in page and ">ledger.jsonl</a>" in page
+
+
+def test_a_green_report_shows_the_gate_it_passed(tmp_path):
+    page = _page(tmp_path)
+    assert "threshold --min-accuracy" not in page  # no threshold in these options: no line
+    summary = {"run_id": "r", "platform": "local", "options": {"min_accuracy": 0.5}}
+    page = report.render(summary, PhaseClock(), tmp_path)
+    assert "gRPC accuracy 0.6667 on 6 test digits; threshold --min-accuracy 0.5: met" in page
+
+
+def test_an_e2e_session_links_its_junit_and_prints_the_accuracy_line(pytester):
+    pytester.mkdir("e2e")
+    pytester.makepyfile(
+        **{
+            "e2e/test_one": """
+import numpy as np
+from fixtures import prediction_log
+
+def test_one(run_artifacts):
+    (run_artifacts / "ledger.jsonl").write_text("")  # a run with nothing to tear down
+    prediction_log.write(run_artifacts, np.array([1, 2]), np.array([1, 2]), np.eye(10)[[1, 2]])
+"""
+        }
+    )
+    result = pytester.runpytest(
+        "-p",
+        "fixtures.plugin",
+        "-p",
+        "fixtures.e2e_fixtures",
+        "--artifacts-dir",
+        "out",
+        "--local-storage",
+        "pvc",
+        "--model-type",
+        "linear",
+        "--min-accuracy",
+        "0.5",
+        "e2e",
+    )
+    result.stdout.fnmatch_lines(
+        ["*gRPC accuracy 1.0000 on 2 test digits; threshold --min-accuracy 0.5: met*"]
+    )
+    (page,) = Path(pytester.path, "out").glob("mnist-e2e-*/report.html")
+    assert "<a href='junit.xml'>junit.xml</a>" in page.read_text()

@@ -209,7 +209,10 @@ def test_bad_ttl_and_missing_gke_context_are_usage_errors(
     assert "--platform gke needs --kube-context" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["janitor", "--platform", "local", "--older-than", "6h"])
-    assert "the janitor cleans kind or gke" in capsys.readouterr().err
+    assert "--platform 'local' is not one of kind, gke" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["janitor", "--older-than", "6h"])  # no default platform to reject later
+    assert "--platform is required: one of kind, gke" in capsys.readouterr().err
 
 
 def test_kind_without_kind_has_nothing_to_clean(

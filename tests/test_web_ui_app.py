@@ -127,6 +127,29 @@ def test_a_malformed_index_is_404_never_500(nowhere, path, query) -> None:
     assert b"use 0 to 999" in response.data
 
 
+@pytest.mark.parametrize("query", ["index=abc", "index=", "index=1000"])
+def test_the_json_endpoint_answers_a_bad_index_in_json(nowhere, query) -> None:
+    response = _client({"local": nowhere}).get(f"/api/predict?{query}")
+    assert response.status_code == 404
+    assert response.is_json, response.data[:300]
+    assert response.get_json()["status"] == 404
+    assert "is not a test digit: use 0 to 999" in response.get_json()["error"]
+
+
+def test_an_unknown_api_path_is_json_and_a_page_error_stays_html(nowhere) -> None:
+    client = _client({"local": nowhere})
+    api = client.get("/api/nothing-here")
+    assert (api.status_code, api.is_json) == (404, True)
+    page = client.get("/?index=")  # empty: a bad index like any other, not a random digit
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert b"use 0 to 999" in page.data
+
+
+def test_the_heading_names_the_index_as_a_position_not_a_digit(model_server) -> None:
+    page = _client({"local": model_server.target}).get("/?index=5").get_data(as_text=True)
+    assert '<h1>MNIST test digit #<span id="index">5</span></h1>' in page
+
+
 @pytest.fixture(scope="module")
 def shared_client(model_server):
     """One app, calling the real model server, for many generated requests."""

@@ -16,10 +16,18 @@ class BadQuery(ValueError):
 
 
 def parse_index(raw: str | None, count: int) -> int | None:
-    """The test-digit index ``?index=`` names (0 ≤ index < *count*), or None when absent."""
-    if raw is None or raw == "":
+    """The test-digit index ``?index=`` names (0 ≤ index < *count*), or None when absent.
+
+    An empty ``?index=`` is a bad index like any other, not "absent": a link or form that
+    meant to name a digit and lost it should say so, not show some random digit. Leave the
+    parameter out for a random one.
+    """
+    if raw is None:
         return None
     if _INDEX.fullmatch(raw) is None or int(raw) >= count:
         shown = raw if len(raw) <= 40 else f"{raw[:40]}…"
-        raise BadQuery(f"index {shown!r} is not a test digit: use 0 to {count - 1}")
+        raise BadQuery(
+            f"index {shown!r} is not a test digit: use 0 to {count - 1}"
+            " (or no index for a random one)"
+        )
     return int(raw)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from flask import Blueprint, Response, abort, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from web_ui.digits import digit_set
 from web_ui.predict_client import ModelServerError
@@ -30,6 +31,15 @@ def _secure(response: Response) -> Response:
     return response
 
 
+@bp.app_errorhandler(HTTPException)
+def _json_for_machines(exc: HTTPException) -> HTTPException | tuple[Response, int]:
+    """Errors under ``/api/`` answer JSON, as the endpoint does (a client parsing JSON must
+    not get an HTML page); the pages keep Flask's HTML errors."""
+    if not request.path.startswith("/api/"):
+        return exc
+    return jsonify(error=exc.description, status=exc.code), exc.code or 500
+
+
 @dataclass(frozen=True)
 class Shown:
     """One digit and the model server's answer for it."""
@@ -43,7 +53,8 @@ class Shown:
 
 
 def _index() -> int:
-    """``?index=N`` checked against the test set; a random digit when absent."""
+    """``?index=N`` checked against the test set; a random digit when absent (an empty
+    ``?index=`` is a 404 like any bad index: see :func:`web_ui.query.parse_index`)."""
     count = len(digit_set())
     try:
         index = parse_index(request.args.get("index"), count)

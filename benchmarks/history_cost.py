@@ -29,7 +29,7 @@ from fixtures.history.records import GREEN, Probe, RunRecord, TestResult
 from fixtures.phases import Phase, PhaseClock
 
 ROOT = Path(__file__).resolve().parents[1]
-# A local run's phases as measured (README): name → (starts at, seconds).
+# A local run's phases as measured (docs/history.md): name → (starts at, seconds).
 PHASES = {
     "provision": (0.0, 0.9),
     "train": (0.9, 23.1),

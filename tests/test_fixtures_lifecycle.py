@@ -96,3 +96,32 @@ def test_a_cluster_runs_plan_is_its_own_options_and_run_id_and_touches_nothing(
     assert not (tmp_path / "artifacts").exists()
     local = RunLifecycle(HarnessConfig(artifacts_dir=tmp_path / "artifacts"), RUN)
     assert local.plan_text() is None
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"platform": "local"}, ["serving/ stands in for TF Serving", "gcp-storage-emulator"]),
+        ({"platform": "local", "local_storage": "pvc"}, ["TF Serving", "temp dir"]),
+        ({"platform": "kind", "airgap": True}, ["TF Serving", "metadata_server/"]),
+    ],
+)
+def test_every_report_of_a_run_names_its_stand_ins(
+    tmp_path: Path, options: dict, named: list[str]
+) -> None:
+    run, _ = lifecycle(tmp_path, **options)
+    run.finish(failed=False)
+    summary = json.loads((run.paths.root / "summary.json").read_text())
+    terminal = [line for line, _markup in run.summary_lines() if line.startswith("stand-in: ")]
+    page = (run.paths.root / "report.html").read_text()
+    assert len(summary["stand_ins"]) == len(terminal) == len(named)
+    for words, part, line in zip(named, summary["stand_ins"], terminal, strict=True):
+        assert words in part and line == f"stand-in: {part}"
+        assert part.replace("'", "&#x27;") in page
+
+
+def test_a_run_on_real_parts_names_no_stand_in(tmp_path: Path) -> None:
+    run, _ = lifecycle(tmp_path, platform="kind")
+    run.finish(failed=False)
+    assert json.loads((run.paths.root / "summary.json").read_text())["stand_ins"] == []
+    assert not any(line.startswith("stand-in: ") for line, _ in run.summary_lines())

@@ -6,8 +6,8 @@ import pytest
 
 from fixtures import prediction_log
 from fixtures.assertions import assert_accuracy, assert_probability_rows
-from model.contract import IMAGE_PIXELS, INPUT_KEY, MODEL_NAME
-from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc
+from model.contract import IMAGE_PIXELS, IMAGE_SIDE, INPUT_KEY, MODEL_NAME
+from tf_serving_api.protos import predict_pb2
 from tf_serving_api.tensor_util import make_tensor_proto
 
 
@@ -20,13 +20,6 @@ def predictions(predict_client, mnist_test_digits, run_artifacts):
         run_artifacts, mnist_test_digits.labels, answer.classes, answer.probabilities
     )
     return answer
-
-
-@pytest.fixture(scope="module")
-def stub(model_endpoint):
-    """A raw PredictionService stub, for requests the client would never build."""
-    with grpc.insecure_channel(model_endpoint) as channel:
-        yield prediction_service_pb2_grpc.PredictionServiceStub(channel)
 
 
 def _request(array, model_name=MODEL_NAME, key=INPUT_KEY):
@@ -64,7 +57,8 @@ def test_response_names_the_exported_version(predictions, exported_model):
     ("what", "array"),
     [
         ("wrong width", np.zeros((2, IMAGE_PIXELS - 1), dtype=np.float32)),
-        ("wrong rank", np.zeros((2, 28, 28), dtype=np.float32)),
+        ("wrong image side", np.zeros((2, IMAGE_SIDE, IMAGE_SIDE - 1), dtype=np.float32)),
+        ("wrong rank", np.zeros((2, IMAGE_SIDE, IMAGE_SIDE, 1), dtype=np.float32)),
         ("wrong dtype", np.zeros((2, IMAGE_PIXELS), dtype=np.int32)),
         ("strings", np.array([["not a digit"] * IMAGE_PIXELS])),
     ],

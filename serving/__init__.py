@@ -23,6 +23,9 @@ them. Where it differs, on purpose:
   allocated; an empty batch is refused with a message, where TF Serving lets the model fail.
 - **Input errors.** Same code (INVALID_ARGUMENT); for a wrong dtype, shape or JSON value the
   message is this server's own and names the input, what came and what the signature expects.
+  An input declared with no shape (this project's ``x``, which takes [N, 784] and [N, 28, 28])
+  is checked by the model's own graph, with the model's message, in both servers alike; the
+  limits still apply to it (rows are its first dimension).
 - **Not served.** Classify, Regress, MultiInference (UNIMPLEMENTED, REST 501), model config
   files and version labels (every label is unknown: INVALID_ARGUMENT, as TF Serving without a
   config), batching, monitoring. A failed load is retried on each poll, up to 5 times (TF

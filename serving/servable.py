@@ -68,11 +68,19 @@ class Servable:
     def _warm_up(self) -> None:
         # The first call of a restored function builds its runtime state; doing it here
         # keeps that cost off the first client's request (TF Serving's warmup requests).
+        # An input declared with no shape (this project's ``x``, which takes two ranks) gives
+        # nothing to build a request from: that signature warms up on its first request.
         for key in self.functions:
-            inputs = {}
-            for input_name, info in self.signature_defs[key].inputs.items():
-                shape = [d.size if d.size >= 0 else 1 for d in info.tensor_shape.dim]
-                inputs[input_name] = np.zeros(shape, tf.dtypes.as_dtype(info.dtype).as_numpy_dtype)
+            declared = self.signature_defs[key].inputs
+            if any(info.tensor_shape.unknown_rank for info in declared.values()):
+                continue
+            inputs = {
+                name: np.zeros(
+                    [d.size if d.size >= 0 else 1 for d in info.tensor_shape.dim],
+                    tf.dtypes.as_dtype(info.dtype).as_numpy_dtype,
+                )
+                for name, info in declared.items()
+            }
             # Best effort: a signature that rejects all-zero input still serves real requests.
             with contextlib.suppress(ServingError):
                 self.run(key, inputs)

@@ -18,18 +18,8 @@ from serving.limits import DEFAULT_LIMITS, RequestLimits, check_batch
 from serving.shapes import check_shape, shape_text
 from serving.status_errors import invalid_argument
 from tf_serving_api import tensor_util
-from tf_serving_api.protos import meta_graph_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+from tf_serving_api.protos import meta_graph_pb2, tensor_pb2, types_pb2
 
-# TF Serving answers with the typed repeated fields (Tensor::AsProtoField), not
-# tensor_content, and clients read them directly (e.g. ``outputs["predictions"].float_val``);
-# make_tensor_proto would write tensor_content, which those clients see as empty.
-_TYPED_FIELDS: Final = {
-    np.dtype(np.float32): (types_pb2.DT_FLOAT, "float_val"),
-    np.dtype(np.float64): (types_pb2.DT_DOUBLE, "double_val"),
-    np.dtype(np.int32): (types_pb2.DT_INT32, "int_val"),
-    np.dtype(np.int64): (types_pb2.DT_INT64, "int64_val"),
-    np.dtype(np.bool_): (types_pb2.DT_BOOL, "bool_val"),
-}
 # Where a request tensor of each dtype keeps its values when it does not use tensor_content.
 _VALUE_FIELDS: Final = {
     types_pb2.DT_FLOAT: "float_val",
@@ -192,16 +182,9 @@ def json_arrays(
 
 
 def output_proto(array: np.ndarray) -> tensor_pb2.TensorProto:
-    """A response TensorProto with dtype, shape and the typed value field, as TF Serving sends."""
-    typed = _TYPED_FIELDS.get(array.dtype)
-    if typed is None:
-        return tensor_util.make_tensor_proto(array)
-    dtype, field = typed
-    proto = tensor_pb2.TensorProto(
-        dtype=dtype,
-        tensor_shape=tensor_shape_pb2.TensorShapeProto(
-            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in array.shape]
-        ),
-    )
-    getattr(proto, field).extend(array.ravel().tolist())
-    return proto
+    """A response TensorProto in the typed value field, as TF Serving sends every dtype.
+
+    Clients read those fields directly (``outputs["predictions"].float_val``,
+    ``outputs["classes"].int_val`` for uint8); tensor_content would look empty to them.
+    """
+    return tensor_util.typed_tensor_proto(array)

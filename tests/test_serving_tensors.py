@@ -178,6 +178,12 @@ def test_outputs_use_typed_fields_like_tf_serving() -> None:
     assert classes.dtype == types_pb2.DT_INT64
     assert list(classes.int64_val) == [3, 7]
 
+    # The contract's uint8 classes: in int_val, where the original example's web UI reads them.
+    classes = tensors.output_proto(np.array([3, 7], np.uint8))
+    assert classes.dtype == types_pb2.DT_UINT8
+    assert list(classes.int_val) == [3, 7]
+    assert not classes.tensor_content
+
 
 # -- sizes: checked on the declared shape, before anything is allocated ------------------------
 

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from tf_serving_api.protos import tensor_pb2, types_pb2
-from tf_serving_api.tensor_util import datatype_name, make_ndarray, make_tensor_proto, numpy_dtype
+from tf_serving_api.tensor_util import (
+    datatype_name,
+    make_ndarray,
+    make_tensor_proto,
+    numpy_dtype,
+    typed_tensor_proto,
+)
 
 NUMERIC = [
     np.float32,
@@ -162,3 +168,41 @@ def test_numpy_dtypes_and_names() -> None:
     assert datatype_name(9999) == "9999"
     with pytest.raises(TypeError, match="DT_RESOURCE"):
         numpy_dtype(types_pb2.DT_RESOURCE)
+
+
+NUMBERS = [sample(dtype, shape) for dtype in NUMERIC for shape in SHAPES]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("array", NUMBERS, ids=[f"{a.dtype}-{list(a.shape)}" for a in NUMBERS])
+def test_typed_protos_never_pack_and_tensorflow_reads_them_back(array: np.ndarray) -> None:
+    """TF Serving's answers: every value in the typed field, which TensorFlow reads as well."""
+    import tensorflow as tf
+
+    proto = typed_tensor_proto(array)
+
+    assert not proto.tensor_content
+    read = tf.make_ndarray(proto)
+    assert read.dtype == array.dtype
+    np.testing.assert_array_equal(read, array)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "field"),
+    [
+        (np.uint8, "int_val"),  # the contract's classes, read by the original web UI as int_val
+        (np.int8, "int_val"),
+        (np.int16, "int_val"),
+        (np.uint16, "int_val"),
+        (np.int32, "int_val"),
+        (np.int64, "int64_val"),
+        (np.uint32, "uint32_val"),
+        (np.uint64, "uint64_val"),
+        (np.float32, "float_val"),
+        (np.float64, "double_val"),
+    ],
+)
+def test_typed_protos_use_the_field_tensorflow_keeps_each_dtype_in(dtype, field) -> None:
+    proto = typed_tensor_proto(np.array([3, 7, 1], dtype))
+    assert list(getattr(proto, field)) == [3, 7, 1]
+    assert make_ndarray(proto).dtype == np.dtype(dtype)

@@ -85,13 +85,8 @@ def _as_bytes(value: object) -> bytes:
     raise TypeError(f"string tensors hold str or bytes, not {type(value).__name__}: {value!r}")
 
 
-def make_tensor_proto(values: npt.ArrayLike) -> tensor_pb2.TensorProto:
-    """A TensorProto of *values*, byte for byte what ``tf.make_tensor_proto`` makes of them.
-
-    *values* are taken as numpy sees them (``np.asarray``): unlike TensorFlow, a Python list of
-    floats stays float64 rather than becoming float32, so pass arrays of the dtype you mean.
-    """
-    array = np.asarray(values)
+def _encode(array: np.ndarray, packed: bool) -> tensor_pb2.TensorProto:
+    """*array* as a TensorProto: in tensor_content if *packed* allows it, else the typed field."""
     kind = _kind_of(array.dtype)
     proto = tensor_pb2.TensorProto(
         dtype=kind.datatype,
@@ -99,7 +94,7 @@ def make_tensor_proto(values: npt.ArrayLike) -> tensor_pb2.TensorProto:
             dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=size) for size in array.shape]
         ),
     )
-    if kind.packed and array.size > 1:
+    if packed and kind.packed and array.size > 1:
         proto.tensor_content = array.tobytes()  # C order, as TensorFlow expects
         return proto
     flat = array.ravel()
@@ -110,6 +105,25 @@ def make_tensor_proto(values: npt.ArrayLike) -> tensor_pb2.TensorProto:
     else:
         getattr(proto, kind.field).extend(flat.tolist())
     return proto
+
+
+def make_tensor_proto(values: npt.ArrayLike) -> tensor_pb2.TensorProto:
+    """A TensorProto of *values*, byte for byte what ``tf.make_tensor_proto`` makes of them.
+
+    *values* are taken as numpy sees them (``np.asarray``): unlike TensorFlow, a Python list of
+    floats stays float64 rather than becoming float32, so pass arrays of the dtype you mean.
+    """
+    return _encode(np.asarray(values), packed=True)
+
+
+def typed_tensor_proto(values: npt.ArrayLike) -> tensor_pb2.TensorProto:
+    """A TensorProto of *values* in its dtype's typed field, never tensor_content.
+
+    What TF Serving answers with (``Tensor::AsProtoField``), and what clients read directly:
+    ``outputs["predictions"].float_val``, and ``outputs["classes"].int_val`` for the int8,
+    int16, int32, uint8 and uint16 that TensorFlow keeps there.
+    """
+    return _encode(np.asarray(values), packed=False)
 
 
 def make_ndarray(proto: tensor_pb2.TensorProto) -> np.ndarray:

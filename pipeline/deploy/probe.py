@@ -30,6 +30,7 @@ from model.contract import (
 )
 from pipeline.deploy.errors import DeployError
 from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc, tensor_pb2, types_pb2
+from tf_serving_api.tensor_util import make_ndarray
 
 # gRPC codes that mean "not serving yet", and why.
 RETRYABLE_CODES: Final = {
@@ -67,7 +68,11 @@ def check_response(response: predict_pb2.PredictResponse) -> int:
             f" {SIGNATURE_NAME} signature"
         )
     probabilities = list(outputs[OUTPUT_PREDICTIONS].float_val)
-    classes = list(outputs[OUTPUT_CLASSES].int64_val)
+    try:
+        # Whichever field the classes' dtype uses (int_val for the contract's uint8).
+        classes = make_ndarray(outputs[OUTPUT_CLASSES]).ravel().tolist()
+    except (TypeError, ValueError) as exc:
+        raise DeployError(f"the model's classes cannot be read: {exc}") from exc
     if len(probabilities) != NUM_CLASSES or len(classes) != 1:
         raise DeployError(
             f"the model answered {len(classes)} classes and {len(probabilities)} probabilities"

@@ -4,9 +4,14 @@ Nothing here is shipped (the image copies only the packages the Dockerfile names
 
 Real things, not doubles:
 
-- ``fixed_model``: a small linear SavedModel with fixed weights and the contracted signature
-  (pixel *i* votes for class ``i % 10``), published the way the trainer publishes one; its
+- ``fixed_model``: a small linear SavedModel with fixed weights and a fully declared
+  signature (``x`` [None, 784], int64 ``classes``, so the server's own shape checks are
+  exercised; pixel *i* votes for class ``i % 10``), published the way the trainer publishes one; its
   answers are known in advance, so a server can be checked without training.
+- ``original_model``: a SavedModel exported the way the Kubeflow example's ``model.py``
+  exported its own (``x`` declared [None, 28, 28], uint8 ``classes``, signatures
+  ``serving_default`` and ``classes``), with weights trained here in seconds; the web UI and
+  the e2e assertions are run against it (tests/test_original_export.py).
 - ``model_server``: the real ``python -m serving`` as a process on free loopback ports, its
   readiness waits and clients; the session's shared server is the ``model_server`` fixture
   (tests/conftest.py), used by the serving and the web UI tests.

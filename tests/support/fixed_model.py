@@ -1,4 +1,9 @@
-"""A linear model with fixed weights and the contracted signature, to check a server without training.
+"""A linear model with fixed weights and a fully declared signature, to check a server without training.
+
+Its ``serving_default`` declares ``x`` [None, 784] and answers int64 ``classes``: the shape the
+contract had before it took two ranks (docs/wire-compatibility.md), kept here because a
+declared shape is what the server's own shape checks work on, and int64 because a server must
+answer every dtype in its typed field.
 
 Test-only: the real model server (``python -m serving``) loads it in the tests; it is not part
 of the ``serving`` package and not in the image.

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import grpc
+import numpy as np
 
 
 @contextmanager
@@ -22,6 +23,7 @@ def scripted_prediction_server() -> Iterator[tuple[str, list[Any], list[Any]]]:
         predict_pb2,
         prediction_service_pb2_grpc,
     )
+    from tf_serving_api.tensor_util import typed_tensor_proto
 
     script: list[Any] = []
     received: list[Any] = []
@@ -35,14 +37,22 @@ def scripted_prediction_server() -> Iterator[tuple[str, list[Any], list[Any]]]:
             response = predict_pb2.PredictResponse()
             response.model_spec.name = request.model_spec.name
             response.model_spec.version.value = 7
+            # As TF Serving answers the contract: uint8 classes in int_val, float_val scores.
+            classes = typed_tensor_proto(np.array([3], np.uint8))
             if behaviour == "ok":
-                response.outputs["classes"].int64_val.append(3)
-                response.outputs["predictions"].float_val.extend([0.1] * 10)
+                response.outputs["classes"].CopyFrom(classes)
+                response.outputs["predictions"].CopyFrom(
+                    typed_tensor_proto(np.full((1, 10), 0.1, np.float32))
+                )
             elif behaviour == "no-classes":
-                response.outputs["predictions"].float_val.extend([0.1] * 10)
+                response.outputs["predictions"].CopyFrom(
+                    typed_tensor_proto(np.full((1, 10), 0.1, np.float32))
+                )
             elif behaviour == "not-softmax":
-                response.outputs["classes"].int64_val.append(3)
-                response.outputs["predictions"].float_val.extend([0.5] * 10)
+                response.outputs["classes"].CopyFrom(classes)
+                response.outputs["predictions"].CopyFrom(
+                    typed_tensor_proto(np.full((1, 10), 0.5, np.float32))
+                )
             return response
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))

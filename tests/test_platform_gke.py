@@ -184,6 +184,26 @@ def test_a_gcs_endpoint_off_gke_or_off_loopback_is_an_option_error(
         HarnessConfig(gcs_endpoint="http://10.1.2.3:9023", **options).validate()
 
 
+def test_the_two_gcs_endpoints_go_together() -> None:
+    with pytest.raises(OptionError, match="go together"):
+        HarnessConfig(platform="gke", gcs_endpoint="http://127.0.0.1:9023", **GKE).validate()
+    with pytest.raises(OptionError, match="is not http://ADDRESS:PORT"):
+        HarnessConfig(
+            platform="gke",
+            gcs_endpoint="http://127.0.0.1:9023",
+            gcs_endpoint_in_cluster="172.18.0.9",
+            **GKE,
+        ).validate()
+
+
+def test_the_pods_emulator_address_goes_into_the_compiled_pipeline(tmp_path: Path) -> None:
+    host = "http://172.18.0.9:9023"
+    subject = gke(tmp_path, gcs_endpoint="http://127.0.0.1:9023", gcs_endpoint_in_cluster=host)
+    subject.config.validate()
+    assert subject.compile_options() == {"storage_emulator_host": host}
+    assert gke(tmp_path).compile_options() == {}
+
+
 def test_with_a_gcs_endpoint_no_google_credentials_are_needed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

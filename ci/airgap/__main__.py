@@ -27,8 +27,8 @@ from ci.airgap import (
     node_image,
     pins,
     project_image,
-    rehearsal,
     rootfs,
+    stand_in_images,
 )
 
 T = TypeVar("T")
@@ -182,13 +182,13 @@ def build_all(root: Path) -> manifest.Manifest:
     gcs_emulator = table.step(
         "image gcs-emulator",
         "lock",
-        lambda: rehearsal.gcs_emulator_image(python_base.tag).row(),
+        lambda: stand_in_images.gcs_emulator_image(python_base.tag).row(),
         images.BuiltImage.describe,
     )
     registry = table.step(
         "image registry",
         pins.REGISTRY.version,
-        lambda: rehearsal.registry_image(table.step, kfp.base_image(table.step).tag).row(),
+        lambda: stand_in_images.registry_image(table.step, kfp.base_image(table.step).tag).row(),
         images.BuiltImage.describe,
     )
 

@@ -239,3 +239,20 @@ def test_the_bucket_step_on_an_emulator_creates_grants_and_teardown_deletes(
             recorded.delete(clients) == f"bucket {subject.bucket}: 1 objects and the bucket deleted"
         )
         assert recorded.still_there(clients) is None
+
+
+def test_a_rehearsal_run_serves_with_the_stand_in_and_trains_on_the_sample(
+    tmp_path: Path,
+) -> None:
+    subject = gke(
+        tmp_path,
+        gcs_endpoint="http://127.0.0.1:9023",
+        gcs_endpoint_in_cluster="http://172.18.0.9:9023",
+    )
+    subject.image = "mnist-e2e:0123456789ab"
+    parameters = subject.pipeline_parameters()
+    assert parameters["serving_image"] == "mnist-e2e:0123456789ab"
+    assert parameters["data_dir"] == ""
+    assert subject.storage_env() == {"STORAGE_EMULATOR_HOST": "http://127.0.0.1:9023"}
+    assert "serving_image" not in gke(tmp_path).pipeline_parameters()
+    assert gke(tmp_path).storage_env() == {}

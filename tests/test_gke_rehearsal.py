@@ -18,7 +18,7 @@ RUN = "mnist-e2e-20261205t070000z-abcd"
 
 
 def test_the_emulator_runs_on_kinds_network_published_on_loopback_only() -> None:
-    argv = rehearsal.emulator_run_argv(f"{RUN}-gcs", "mnist-e2e/gcs-emulator:x", RUN)
+    argv = rehearsal.container_run_argv(f"{RUN}-gcs", "mnist-e2e/gcs-emulator:x", 9023, RUN)
     assert argv[argv.index("--network") + 1] == "kind"
     assert argv[argv.index("--publish") + 1] == "127.0.0.1::9023"
     assert argv[-1] == "mnist-e2e/gcs-emulator:x"
@@ -28,7 +28,8 @@ def test_the_emulator_runs_on_kinds_network_published_on_loopback_only() -> None
 def test_the_suite_runs_as_gke_with_both_emulator_addresses(tmp_path: Path) -> None:
     argv = rehearsal.gke_pytest_argv(
         "c1",
-        "mnist-e2e:abc",
+        "127.0.0.1:4001",
+        "127.0.0.1:4001/mnist-e2e:abc",
         "http://127.0.0.1:4000",
         "http://172.18.0.5:9023",
         tmp_path / "junit.xml",
@@ -40,7 +41,8 @@ def test_the_suite_runs_as_gke_with_both_emulator_addresses(tmp_path: Path) -> N
     assert flags["--kube-context"] == "kind-c1"
     assert flags["--gcs-endpoint"] == "http://127.0.0.1:4000"
     assert flags["--gcs-endpoint-in-cluster"] == "http://172.18.0.5:9023"
-    assert flags["--image"] == "mnist-e2e:abc"
+    assert flags["--image"] == "127.0.0.1:4001/mnist-e2e:abc"
+    assert flags["--registry"] == "127.0.0.1:4001"
     assert argv[-2:] == ["-k", "export"]
     # the options pass the harness's own validation
     HarnessConfig(
@@ -71,3 +73,22 @@ def test_the_stand_up_is_the_kind_clusters_steps_without_a_run(tmp_path: Path) -
     assert len(titles) == 5
     assert titles[0] == "tools and docker" and titles[-1] == "the project image"
     assert not any("namespace" in t or "pipeline" in t for t in titles)
+
+
+def test_the_nodes_containerd_pulls_the_hosts_registry_name_from_kinds_network() -> None:
+    import tomllib
+
+    hosts = tomllib.loads(rehearsal.hosts_toml("172.18.0.7:5000"))
+    assert hosts["server"] == "http://172.18.0.7:5000"
+    assert hosts["host"]["http://172.18.0.7:5000"]["capabilities"] == ["pull", "resolve"]
+    argv = rehearsal.write_hosts_toml_argv("c1-control-plane", "127.0.0.1:4001")
+    assert argv[:4] == ["docker", "exec", "-i", "c1-control-plane"]
+    assert "/etc/containerd/certs.d/127.0.0.1:4001/hosts.toml" in argv[-1]
+
+
+def test_the_air_gapped_cluster_config_sets_containerds_config_path() -> None:
+    import yaml
+
+    config = yaml.safe_load(Path("ci/kind/cluster-airgap.yaml").read_text())
+    patches = "\n".join(config["containerdConfigPatches"])
+    assert f'config_path = "{rehearsal.CERTS_D}"' in patches

@@ -70,9 +70,10 @@ def test_the_stand_up_is_the_kind_clusters_steps_without_a_run(tmp_path: Path) -
     config = HarnessConfig(platform="kind", airgap=True, artifacts_dir=tmp_path)
     kind = KindPlatform(config, RUN, Ledger(tmp_path / "l.jsonl"), PhaseClock())
     titles = [step.title for step in kind.stand_up_steps()]
-    assert len(titles) == 5
-    assert titles[0] == "tools and docker" and titles[-1] == "the project image"
-    assert not any("namespace" in t or "pipeline" in t for t in titles)
+    assert len(titles) == 4
+    assert titles[0] == "tools and docker" and "Kubeflow Pipelines" in titles[-1]
+    # the node pulls the image from the rehearsal's registry: no kind load
+    assert not any("namespace" in t or "pipeline" in t or "image" in t for t in titles)
 
 
 def test_the_nodes_containerd_pulls_the_hosts_registry_name_from_kinds_network() -> None:

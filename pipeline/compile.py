@@ -20,11 +20,16 @@ from pipeline.pipeline import DEFAULT_IMAGE, PLATFORMS, build_pipeline
 
 
 def compile_pipeline(
-    platform: str, output: Path, image: str = DEFAULT_IMAGE, gcp_secret: str = ""
+    platform: str,
+    output: Path,
+    image: str = DEFAULT_IMAGE,
+    gcp_secret: str = "",
+    storage_emulator_host: str = "",
 ) -> Path:
     """Write the *platform* pipeline, its steps in *image*, to *output*; return the path."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    compiler.Compiler().compile(build_pipeline(platform, image, gcp_secret), str(output))
+    pipeline = build_pipeline(platform, image, gcp_secret, storage_emulator_host)
+    compiler.Compiler().compile(pipeline, str(output))
     return output
 
 
@@ -49,9 +54,17 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="gcp only: a Secret holding a service-account key.json, instead of workload identity",
     )
+    parser.add_argument(
+        "--storage-emulator-host",
+        default="",
+        help="gcp only: a GCS emulator (http://HOST:PORT) the train and serve steps and the"
+        " model server use instead of GCS (the GKE rehearsal, docs/gke-rehearsal.md)",
+    )
     args = parser.parse_args(argv)
     try:
-        path = compile_pipeline(args.platform, args.output, args.image, args.gcp_secret)
+        path = compile_pipeline(
+            args.platform, args.output, args.image, args.gcp_secret, args.storage_emulator_host
+        )
     except (RenderError, ValueError) as exc:
         parser.error(str(exc))
     print(f"wrote {path} ({args.platform}, image {args.image})")

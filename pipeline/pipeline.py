@@ -37,7 +37,10 @@ TRAIN_RESOURCES: Final = {"cpu_request": "250m", "memory_request": "2Gi", "memor
 
 
 def build_pipeline(
-    platform: str = "onprem", image: str = DEFAULT_IMAGE, gcp_secret: str = ""
+    platform: str = "onprem",
+    image: str = DEFAULT_IMAGE,
+    gcp_secret: str = "",
+    storage_emulator_host: str = "",
 ) -> GraphComponent:
     """The pipeline for *platform* (onprem or gcp), its steps running in *image*."""
     if platform not in PLATFORMS:
@@ -45,6 +48,11 @@ def build_pipeline(
     render.check_image(image)
     if gcp_secret and platform != "gcp":
         raise ValueError("gcp_secret is for --platform gcp; on-prem the model is on a PVC")
+    if storage_emulator_host and platform != "gcp":
+        raise ValueError(
+            "storage_emulator_host is for --platform gcp (a GCS emulator in place of GCS);"
+            " on-prem the model is on a PVC"
+        )
     overlay = OVERLAY[platform]
     train_op = components.make_train(image)
     serve_op = components.make_serve(image, overlay, gcp_secret)
@@ -129,6 +137,11 @@ def build_pipeline(
                     task, secret_name=gcp_secret, mount_path=GCP_KEY_DIR
                 )
                 task.set_env_variable("GOOGLE_APPLICATION_CREDENTIALS", f"{GCP_KEY_DIR}/key.json")
+        if storage_emulator_host:
+            # The GKE rehearsal: train writes gs:// there; serve checks the export there and
+            # hands the same host to the model server it deploys.
+            for task in (trained, served):
+                task.set_env_variable(render.STORAGE_EMULATOR_ENV, storage_emulator_host)
 
     return mnist_pipeline
 

@@ -112,3 +112,15 @@ def test_the_model_server_command_follows_its_image(image: str, stand_in: bool) 
     tf_serving = ["tensorflow_model_server"]
     command = render.serving_command(image, tf_serving)
     assert command == (render.STAND_IN_COMMAND if stand_in else tf_serving)
+
+
+def test_the_rehearsal_emulator_image_installs_the_locks_pins_and_runs_non_root() -> None:
+    from ci.airgap import pins, stand_in_images
+
+    dockerfile = stand_in_images.gcs_emulator_dockerfile("mnist-e2e/python-base:x")
+    assert dockerfile.startswith("FROM mnist-e2e/python-base:x\n")
+    assert "--no-deps -c /tmp/lock.txt gcp-storage-emulator google-crc32c" in dockerfile
+    assert "\nUSER 10001:10001\n" in dockerfile
+    assert f'"--port={pins.GCS_EMULATOR_PORT}", "--in-memory"]' in dockerfile
+    lock = stand_in_images.LOCK.read_text()
+    assert all(f"\n{name}==" in lock for name in pins.GCS_EMULATOR_PACKAGES)

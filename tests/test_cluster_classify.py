@@ -161,6 +161,16 @@ def test_succeeded_run_lists_its_steps_in_completion_order() -> None:
     assert verdict.finished_steps == ("train", "serve", "web-ui")
 
 
+def test_a_run_succeeded_before_its_last_task_says_so_is_still_waited_for() -> None:
+    early = run("SUCCEEDED", [task("train", "SUCCEEDED", 3), task("serve", "SUCCEEDED", 6)])
+    verdict = classify.run_verdict(early)
+    assert verdict.state == "running"
+    assert "waiting for its tasks" in verdict.message
+    assert verdict.finished_steps == ("train", "serve")
+    decision, _ = classify.run_decision(early, [], NOW)
+    assert not decision.done and not decision.failed
+
+
 def test_failed_task_names_the_step_and_its_error() -> None:
     from kfp_server_api import GoogleRpcStatus
 

@@ -154,6 +154,7 @@ def test_every_kind_has_a_rank_and_a_class() -> None:
         "kfp-install",
         "kind-cluster",
         "docker-network",
+        "docker-container",
         "node-dir",
     }
     ranks = {cls(Resource(kind, "x", {"namespace": "n"})).rank for kind, cls in registered.items()}

@@ -104,6 +104,10 @@ def test_a_cluster_runs_plan_is_its_own_options_and_run_id_and_touches_nothing(
         ({"platform": "local"}, ["serving/ stands in for TF Serving", "gcp-storage-emulator"]),
         ({"platform": "local", "local_storage": "pvc"}, ["TF Serving", "temp dir"]),
         ({"platform": "kind", "airgap": True}, ["TF Serving", "metadata_server/"]),
+        (
+            {"platform": "gke", "gcs_endpoint": "http://127.0.0.1:9023"},
+            ["TF Serving", "metadata_server/", "--gcs-endpoint"],
+        ),
     ],
 )
 def test_every_report_of_a_run_names_its_stand_ins(

@@ -86,6 +86,21 @@ def test_gke_serving_reads_gcs_with_workload_identity():
     assert "--model_base_path=gs://bucket-1/runs/export" in pod["containers"][0]["args"]
 
 
+def test_gke_serving_reads_a_gcs_emulator_when_given_one_and_kind_refuses_it():
+    objects = render.serving_objects(
+        "gke",
+        model_base_path="gs://bucket-1/export",
+        storage_emulator_host="http://172.18.0.9:9023",
+        **RUN,
+    )
+    container = by_kind(objects, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "STORAGE_EMULATOR_HOST", "value": "http://172.18.0.9:9023"} in container["env"]
+    with pytest.raises(render.RenderError, match="is for the gke overlay, not 'kind'"):
+        render.serving_objects(
+            "kind", model_base_path="/mnt/export", storage_emulator_host="http://e:9023", **RUN
+        )
+
+
 def test_gke_without_workload_identity_drops_the_annotation_and_can_mount_a_key():
     objects = render.serving_objects(
         "gke", model_base_path="gs://bucket-1/export", gcp_secret="gcp-key", **RUN

@@ -93,6 +93,15 @@ def test_gcp_with_a_key_secret_mounts_it_where_gcs_is_read(tmp_path):
     assert "--gcp-secret" in executor_of(spec, "serve")[1]["args"]
 
 
+def test_gcp_with_an_emulator_gives_train_and_serve_its_host(tmp_path):
+    docs = compiled(tmp_path, "gcp", storage_emulator_host="http://172.18.0.9:9023")
+    spec = docs[0]
+    for task in ("train", "serve"):
+        env = {e["name"]: e["value"] for e in executor_of(spec, task)[1]["env"]}
+        assert env == {render.STORAGE_EMULATOR_ENV: "http://172.18.0.9:9023"}
+    assert "env" not in executor_of(spec, "web-ui")[1]
+
+
 def parameters(docs):
     return docs[0]["root"]["inputDefinitions"]["parameters"]
 
@@ -157,6 +166,10 @@ def test_train_step_requires_the_platforms_export_prefix(onprem, gcp):
         ({"platform": "aws"}, "onprem, gcp"),
         ({"platform": "onprem", "gcp_secret": "key"}, "gcp_secret is for --platform gcp"),
         ({"platform": "onprem", "image": "mnist-e2e"}, "tag or digest"),
+        (
+            {"platform": "onprem", "storage_emulator_host": "http://e:9023"},
+            "storage_emulator_host is for --platform gcp",
+        ),
     ],
 )
 def test_bad_choices_are_refused(kwargs, message):

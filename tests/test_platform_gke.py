@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fixtures.cluster import run_bucket
+from fixtures.cluster.clients import Clients, emulator_client
 from fixtures.cluster.kfp_api import KfpEndpoint
 from fixtures.config import HarnessConfig, OptionError
+from fixtures.created.registry import kind_of
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
 from fixtures.platforms import get_platform
 from fixtures.platforms.base import PlatformUnavailable
+from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.gke import GkePlatform, missing_tools
 
 RUN = "mnist-e2e-20261125t120000z-abcd"
@@ -161,3 +165,94 @@ def test_e2e_run_without_gke_options_is_a_usage_error(pytester: pytest.Pytester)
     result.stderr.fnmatch_lines(
         ["*--platform gke needs --kube-context, --gcp-project, --registry*"]
     )
+
+
+# -- the GKE rehearsal: --gcs-endpoint (docs/gke-rehearsal.md) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"platform": "kind"}, "--gcs-endpoint is for --platform gke, not 'kind'"),
+        ({**GKE, "platform": "gke"}, "not an emulator on loopback"),
+    ],
+)
+def test_a_gcs_endpoint_off_gke_or_off_loopback_is_an_option_error(
+    options: dict[str, str], message: str
+) -> None:
+    with pytest.raises(OptionError, match=message):
+        HarnessConfig(gcs_endpoint="http://10.1.2.3:9023", **options).validate()
+
+
+def test_the_two_gcs_endpoints_go_together() -> None:
+    with pytest.raises(OptionError, match="go together"):
+        HarnessConfig(platform="gke", gcs_endpoint="http://127.0.0.1:9023", **GKE).validate()
+    with pytest.raises(OptionError, match="is not http://ADDRESS:PORT"):
+        HarnessConfig(
+            platform="gke",
+            gcs_endpoint="http://127.0.0.1:9023",
+            gcs_endpoint_in_cluster="172.18.0.9",
+            **GKE,
+        ).validate()
+
+
+def test_the_pods_emulator_address_goes_into_the_compiled_pipeline(tmp_path: Path) -> None:
+    host = "http://172.18.0.9:9023"
+    subject = gke(tmp_path, gcs_endpoint="http://127.0.0.1:9023", gcs_endpoint_in_cluster=host)
+    subject.config.validate()
+    assert subject.compile_options() == {"storage_emulator_host": host}
+    assert gke(tmp_path).compile_options() == {}
+
+
+def test_with_a_gcs_endpoint_no_google_credentials_are_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", tools(tmp_path, "kubectl", "docker"))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path, GKE["kube_context"])))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-key.json"))
+    # Past the credentials check: the (absent) cluster is the next thing asked.
+    with pytest.raises(ClusterRunFailed, match="does not answer"):
+        gke(tmp_path, gcs_endpoint="http://127.0.0.1:9").check_prerequisites()
+
+
+def test_the_bucket_step_on_an_emulator_creates_grants_and_teardown_deletes(
+    tmp_path: Path, gcs_emulator: str
+) -> None:
+    gsa = "tf-serving@proj.iam.gserviceaccount.com"
+    subject = gke(tmp_path, gcs_endpoint=gcs_emulator, gcp_service_account=gsa)
+    subject._bucket()
+    client = emulator_client(gcs_emulator, "proj")
+    bucket = client.get_bucket(subject.bucket)
+    # gcp-storage-emulator keeps only the name of a create request (the settings it sends are
+    # checked in test_cluster_run_bucket.py); docs/gke-rehearsal.md lists that gap.
+    policy = bucket.get_iam_policy(requested_policy_version=3)
+    assert any(
+        b["role"] == run_bucket.OBJECT_ADMIN and f"serviceAccount:{gsa}" in b["members"]
+        for b in policy.bindings
+    )
+    bucket.blob("export/1/saved_model.pb").upload_from_string(b"x")
+    (entry,) = subject.ledger.resources()
+    assert entry.details == {"project": "proj", "endpoint": gcs_emulator}
+    with Clients() as clients:
+        recorded = kind_of(entry)
+        assert (
+            recorded.delete(clients) == f"bucket {subject.bucket}: 1 objects and the bucket deleted"
+        )
+        assert recorded.still_there(clients) is None
+
+
+def test_a_rehearsal_run_serves_with_the_stand_in_and_trains_on_the_sample(
+    tmp_path: Path,
+) -> None:
+    subject = gke(
+        tmp_path,
+        gcs_endpoint="http://127.0.0.1:9023",
+        gcs_endpoint_in_cluster="http://172.18.0.9:9023",
+    )
+    subject.image = "mnist-e2e:0123456789ab"
+    parameters = subject.pipeline_parameters()
+    assert parameters["serving_image"] == "mnist-e2e:0123456789ab"
+    assert parameters["data_dir"] == ""
+    assert subject.storage_env() == {"STORAGE_EMULATOR_HOST": "http://127.0.0.1:9023"}
+    assert "serving_image" not in gke(tmp_path).pipeline_parameters()
+    assert gke(tmp_path).storage_env() == {}

@@ -185,3 +185,17 @@ def test_junit_ran_none_skipped_fails_a_single_skip(tmp_path: Path) -> None:
 
     assert run(report) == 1
     assert run(full) == 0
+
+
+def test_the_nightly_rehearses_first_and_runs_on_gke_only_when_that_passed() -> None:
+    workflow = load(NIGHTLY)
+    assert workflow["jobs"]["gke"]["needs"] == "rehearsal"
+    runs = " ".join(str(s.get("run", "")) for s in steps(workflow, "rehearsal"))
+    assert "ci/workflows/gke-rehearsal.sh" in runs
+    assert not any(
+        str(s.get("uses", "")).startswith("google-github-actions/")
+        for s in steps(workflow, "rehearsal")
+    )  # no cloud credentials in the rehearsal
+    script = (ROOT / "ci" / "workflows" / "gke-rehearsal.sh").read_text()
+    assert script.index("tox -e airgap") < script.index("tox -e gke-rehearsal")
+    assert "--none-skipped artifacts/junit-gke-rehearsal.xml" in script

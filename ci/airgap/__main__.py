@@ -28,6 +28,7 @@ from ci.airgap import (
     pins,
     project_image,
     rootfs,
+    stand_in_images,
 )
 
 T = TypeVar("T")
@@ -177,6 +178,20 @@ def build_all(root: Path) -> manifest.Manifest:
 
     pipelines = kfp.build(table.step, root, kube_bin / "kubectl", python_base.tag)
 
+    # The GKE rehearsal's GCS and registry (docs/gke-rehearsal.md).
+    gcs_emulator = table.step(
+        "image gcs-emulator",
+        "lock",
+        lambda: stand_in_images.gcs_emulator_image(python_base.tag).row(),
+        images.BuiltImage.describe,
+    )
+    registry = table.step(
+        "image registry",
+        pins.REGISTRY.version,
+        lambda: stand_in_images.registry_image(table.step, kfp.base_image(table.step).tag).row(),
+        images.BuiltImage.describe,
+    )
+
     built = manifest.Manifest(
         node_image=node.tag,
         kind=str(kind_bin / "kind"),
@@ -187,6 +202,8 @@ def build_all(root: Path) -> manifest.Manifest:
             "project": project.tag,
             "serving": project.tag,
             "python-base": python_base.tag,
+            "gcs-emulator": gcs_emulator.tag,
+            "registry": registry.tag,
             **pipelines.images,
         },
         engine=engine.note,

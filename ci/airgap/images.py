@@ -35,7 +35,12 @@ class BuiltImage:
 
 
 def build(
-    tag: str, dockerfile: str, files: dict[str, Path], *, args: dict[str, str] | None = None
+    tag: str,
+    dockerfile: str,
+    files: dict[str, Path],
+    *,
+    args: dict[str, str] | None = None,
+    network: str = "none",
 ) -> BuiltImage:
     """Build ``tag`` from Dockerfile text and a context of ``{name in context: source}``.
 
@@ -53,7 +58,7 @@ def build(
                 shutil.copytree(source, target, symlinks=True)
             else:
                 shutil.copy2(source, target)
-        build_in(context, tag, args=args)
+        build_in(context, tag, args=args, network=network)
     return BuiltImage(tag, docker.image_size(tag), True)
 
 

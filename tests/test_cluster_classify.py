@@ -11,11 +11,13 @@ from kfp_server_api import (
     V2beta1RunDetails,
 )
 from kubernetes.client import (
+    V1ContainerState,
     V1ContainerStateTerminated,
     V1ContainerStatus,
     V1Deployment,
     V1ObjectMeta,
     V1Pod,
+    V1ResourceRequirements,
 )
 
 from fixtures.cluster import classify
@@ -125,6 +127,33 @@ def test_unschedulable_is_fatal_only_after_the_grace_period() -> None:
     verdict = classify.run_pods_failure(old, NOW)
     assert verdict is not None and verdict.reason == "Unschedulable"
     assert "Insufficient cpu" in verdict.message
+
+
+def test_a_step_killed_for_memory_is_oom_killed_naming_the_step_and_its_limit() -> None:
+    killed = V1ContainerStatus(
+        name="main",
+        image="mnist-e2e:abc",
+        image_id="",
+        ready=False,
+        restart_count=0,
+        state=V1ContainerState(
+            terminated=V1ContainerStateTerminated(exit_code=137, reason="OOMKilled")
+        ),
+    )
+    failed = objects.pod(
+        "tier-oom-system-container-impl-1",
+        owner=None,
+        namespace="kubeflow",
+        labels={"pipelines.kubeflow.org/task_name": "train"},
+        phase="Failed",
+        containers=[killed],
+    )
+    failed.spec.containers[0].resources = V1ResourceRequirements(limits={"memory": "128Mi"})
+    verdict = classify.run_pods_failure([failed], NOW)
+    assert verdict is not None and verdict.reason == "OOMKilled", verdict
+    assert verdict.failed_step == "train"
+    assert "killed for memory (OOMKilled) at its limit 128Mi" in verdict.message, verdict
+    assert "exited 137" in verdict.message, verdict
 
 
 def test_running_and_succeeded_pods_are_not_failures() -> None:

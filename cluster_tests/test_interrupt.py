@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Final
 
 from ci.airgap.manifest import Manifest
-from cluster_tests import kfp_runs
+from cluster_tests import fault_times, kfp_runs
 from cluster_tests.conftest import ROOT, docker, kind_clusters
 from fixtures.cluster import kindctl
 from fixtures.cluster.kfp_api import KfpApi
@@ -178,7 +178,7 @@ def test_sigterm_while_the_kfp_run_executes_terminates_it_and_leaves_nothing(
         if harness.poll() is None:
             harness.kill()
             harness.wait()
-    print(f"SIGTERM to clean: {signal_to_clean:.1f}s")
+    fault_times.record({"fault": "sigterm", "signal_to_clean_seconds": signal_to_clean})
     assert harness.returncode != 0, f"a cancelled run must not pass:\n{output[-3000:]}"
     run_dir = run_dir_of(artifacts)
     assert run_dir is not None

@@ -375,3 +375,46 @@ def test_the_train_pod_is_found_by_its_argo_node_as_kfp_2_17_names_it() -> None:
         "workflows.argoproj.io/node-name": "wf(0).root(0).train(0).executor(0)"
     }
     assert classify.train_pod_name(the_run, [driver, executor]) == executor.metadata.name
+
+
+def test_a_step_container_that_exits_non_zero_is_a_failed_step_naming_its_pod() -> None:
+    exited = V1ContainerStatus(
+        name="main",
+        image="mnist-e2e:abc",
+        image_id="",
+        ready=False,
+        restart_count=0,
+        state=V1ContainerState(terminated=V1ContainerStateTerminated(exit_code=1, reason="Error")),
+    )
+    failed = objects.pod(
+        "tier-x-system-container-impl-2",
+        owner=None,
+        namespace="kubeflow",
+        labels={"pipelines.kubeflow.org/task_name": "train"},
+        phase="Failed",
+        containers=[exited],
+    )
+    verdict = classify.run_pods_failure([failed], NOW)
+    assert verdict is not None and verdict.reason == "FailedStep", verdict
+    assert verdict.failed_step == "train" and verdict.failed_pod == failed.metadata.name
+    assert "exited 1 (Error)" in verdict.message, verdict
+
+
+@pytest.mark.parametrize(
+    ("log", "line"),
+    [
+        (
+            "downloading x\nerror: could not download train-images-idx3-ubyte.gz into /d:\n"
+            "  https://mirror: Name or service not known\nFix: put the MNIST files into /d\n",
+            "error: could not download train-images-idx3-ubyte.gz into /d:",
+        ),
+        (
+            "loading\nTraceback (most recent call last):\n  File x\nValueError: bad\n",
+            "ValueError: bad",
+        ),
+        ("step one\nstep two\n\n", "step two"),
+        ("", None),
+    ],
+)
+def test_error_line_is_the_last_line_naming_an_error(log: str, line: str | None) -> None:
+    assert classify.error_line(log) == line

@@ -78,6 +78,43 @@ def test_supervisor_is_ready_after_a_real_get_and_reconnects(tmp_path: Path) -> 
     assert not thread.is_alive()
 
 
+def test_each_new_fault_after_a_served_connection_backs_off_from_the_start(
+    tmp_path: Path,
+) -> None:
+    """Three pods replaced one after the other in a long run: each reconnect waits the
+    shortest backoff, not one that grew with every fault of the run."""
+    port = free_port()
+    status_file = tmp_path / "status.json"
+    forwarder = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    supervisor = Supervisor(
+        "test",
+        forwarder,
+        portforward.make_check("http:/", port),
+        status_file,
+        local_port=port,
+        check_every=0.2,
+        connect_timeout=15,
+    )
+    lines: list[str] = []
+    supervisor.log = lines.append  # type: ignore[method-assign]
+    thread = threading.Thread(target=supervisor.run, daemon=True)
+    thread.start()
+    try:
+        for connection in (1, 2, 3):
+            wait_for(
+                status_file,
+                lambda s, n=connection: s.get("state") == "ready" and s.get("connects") == n,
+            )
+            assert supervisor.process is not None
+            supervisor.process.kill()
+        wait_for(status_file, lambda s: s.get("state") == "ready" and s.get("connects") == 4)
+    finally:
+        supervisor.stopping = True
+        thread.join(timeout=15)
+    waits = [line.split(":")[0] for line in lines if line.startswith("reconnecting in")]
+    assert waits == ["reconnecting in 1.0s"] * 3, lines
+
+
 def test_supervisor_is_not_ready_while_the_service_does_not_answer(tmp_path: Path) -> None:
     port = free_port()
     status_file = tmp_path / "status.json"

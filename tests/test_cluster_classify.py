@@ -129,25 +129,30 @@ def test_unschedulable_is_fatal_only_after_the_grace_period() -> None:
     assert "Insufficient cpu" in verdict.message
 
 
-def test_a_step_killed_for_memory_is_oom_killed_naming_the_step_and_its_limit() -> None:
-    killed = V1ContainerStatus(
+def ended_step_pod(name: str, exit_code: int, reason: str) -> V1Pod:
+    """A KFP train step pod that failed: its container ``main`` ended with *exit_code*."""
+    ended = V1ContainerStatus(
         name="main",
         image="mnist-e2e:abc",
         image_id="",
         ready=False,
         restart_count=0,
         state=V1ContainerState(
-            terminated=V1ContainerStateTerminated(exit_code=137, reason="OOMKilled")
+            terminated=V1ContainerStateTerminated(exit_code=exit_code, reason=reason)
         ),
     )
-    failed = objects.pod(
-        "tier-oom-system-container-impl-1",
+    return objects.pod(
+        name,
         owner=None,
         namespace="kubeflow",
         labels={"pipelines.kubeflow.org/task_name": "train"},
         phase="Failed",
-        containers=[killed],
+        containers=[ended],
     )
+
+
+def test_a_step_killed_for_memory_is_oom_killed_naming_the_step_and_its_limit() -> None:
+    failed = ended_step_pod("tier-oom-system-container-impl-1", 137, "OOMKilled")
     failed.spec.containers[0].resources = V1ResourceRequirements(limits={"memory": "128Mi"})
     verdict = classify.run_pods_failure([failed], NOW)
     assert verdict is not None and verdict.reason == "OOMKilled", verdict
@@ -378,22 +383,7 @@ def test_the_train_pod_is_found_by_its_argo_node_as_kfp_2_17_names_it() -> None:
 
 
 def test_a_step_container_that_exits_non_zero_is_a_failed_step_naming_its_pod() -> None:
-    exited = V1ContainerStatus(
-        name="main",
-        image="mnist-e2e:abc",
-        image_id="",
-        ready=False,
-        restart_count=0,
-        state=V1ContainerState(terminated=V1ContainerStateTerminated(exit_code=1, reason="Error")),
-    )
-    failed = objects.pod(
-        "tier-x-system-container-impl-2",
-        owner=None,
-        namespace="kubeflow",
-        labels={"pipelines.kubeflow.org/task_name": "train"},
-        phase="Failed",
-        containers=[exited],
-    )
+    failed = ended_step_pod("tier-x-system-container-impl-2", 1, "Error")
     verdict = classify.run_pods_failure([failed], NOW)
     assert verdict is not None and verdict.reason == "FailedStep", verdict
     assert verdict.failed_step == "train" and verdict.failed_pod == failed.metadata.name

@@ -46,10 +46,11 @@ def test_checks_must_be_real_requests(spec: str) -> None:
         portforward.make_check(spec, 1)
 
 
-def test_supervisor_is_ready_after_a_real_get_and_reconnects(tmp_path: Path) -> None:
+def http_supervisor(tmp_path: Path) -> tuple[Supervisor, Path, int]:
+    """A supervisor whose stand-in forwarder is a real process listening on the local port,
+    like kubectl does (an HTTP server); with its status file and port."""
     port = free_port()
     status_file = tmp_path / "status.json"
-    # A stand-in forwarder: a real process listening on the local port, like kubectl does.
     forwarder = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
     supervisor = Supervisor(
         "test",
@@ -60,6 +61,11 @@ def test_supervisor_is_ready_after_a_real_get_and_reconnects(tmp_path: Path) -> 
         check_every=0.2,
         connect_timeout=15,
     )
+    return supervisor, status_file, port
+
+
+def test_supervisor_is_ready_after_a_real_get_and_reconnects(tmp_path: Path) -> None:
+    supervisor, status_file, port = http_supervisor(tmp_path)
     thread = threading.Thread(target=supervisor.run, daemon=True)
     thread.start()
     try:
@@ -83,18 +89,7 @@ def test_each_new_fault_after_a_served_connection_backs_off_from_the_start(
 ) -> None:
     """Three pods replaced one after the other in a long run: each reconnect waits the
     shortest backoff, not one that grew with every fault of the run."""
-    port = free_port()
-    status_file = tmp_path / "status.json"
-    forwarder = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
-    supervisor = Supervisor(
-        "test",
-        forwarder,
-        portforward.make_check("http:/", port),
-        status_file,
-        local_port=port,
-        check_every=0.2,
-        connect_timeout=15,
-    )
+    supervisor, status_file, _port = http_supervisor(tmp_path)
     lines: list[str] = []
     supervisor.log = lines.append  # type: ignore[method-assign]
     thread = threading.Thread(target=supervisor.run, daemon=True)

@@ -1,10 +1,15 @@
-"""Kubeflow Pipelines' own pods deleted under a KFP run in flight, on the tier's real KFP 2.17:
-the run goes on in Argo, the harness's wait (ClusterPlatform._wait_for_run) rides through and
-reports the run's real outcome, and the run's log says what it saw of the fault.
+"""Faults during a KFP run in flight, on the tier's real KFP 2.17 (its Argo, driver, launcher,
+MLMD stand-in), each on a run of its own:
 
-Each fault gets a run of its own: a pipeline of the harness's step names (train → serve) in
-the project image, its train step long enough for the pod to be deleted while it runs and for
-the replacement to come up before the run ends. The pod goes while train's container runs.
+- KFP's own pods deleted while train runs: the run goes on in Argo, the harness's wait
+  (ClusterPlatform._wait_for_run) rides through, reports the run's real outcome, and the run's
+  log says what it saw of the fault (the API away, and for how long);
+- a step killed for memory and a step whose program exits non-zero: the wait fails at once,
+  classified (``OOMKilled``, ``FailedStep``), naming the step and why.
+
+The pipelines carry the harness's step names (train → serve) in the project image; the
+ride-through train step lasts long enough for the deleted pod's replacement to come up.
+After each test its KFP run and experiment are deleted and checked gone.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from fixtures.cluster.portforward import read_status
 from fixtures.platforms.kind import KindPlatform
 from kubekit.constants import PIPELINE_NAMESPACE, PIPELINE_SERVICE_ACCOUNT
 from kubekit.exceptions import NotReady
-from kubekit.wait import wait_until
+from kubekit.wait import until, wait_until
 from model.data import load_test_digits
 from pipeline.deploy.rollout_watch import wait_for_rollout
 from web_ui.predict_client import ModelServerError, PredictClient
@@ -229,9 +229,15 @@ def test_the_grpc_forward_survives_its_kubectl_killed_and_the_model_server_repla
         {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: restarted_at}}}}},
     )
     wait_for_rollout(run.api(), run.namespace, "tf-serving", timeout=300)
+
+    def serving_uids() -> set[str]:
+        pods = core.list_namespaced_pod(run.namespace, label_selector=selector).items
+        return {p.metadata.uid for p in pods}
+
+    # only the new pod is left to answer: a forwarder still on the old one must move
+    until("the old model-server pod to go", lambda: not serving_uids() & old_pods, timeout=180)
+    assert serving_uids(), "no model-server pod after the restart"
     assert wait_until("predictions through the reconnected forward", accuracy, timeout=180) >= 0.8
     after = read_status(opened.status_file)
     assert after["state"] == "ready" and after["connects"] > before["connects"], (before, after)
     assert after["forwarder_pid"] != before["forwarder_pid"]
-    now_serving = core.list_namespaced_pod(run.namespace, label_selector=selector).items
-    assert now_serving and not {p.metadata.uid for p in now_serving} & old_pods, "not replaced"

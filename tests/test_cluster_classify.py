@@ -403,6 +403,13 @@ def test_a_step_container_that_exits_non_zero_is_a_failed_step_naming_its_pod() 
             "ValueError: bad",
         ),
         ("step one\nstep two\n\n", "step two"),
+        (
+            "error: no data\nI1205 07:03:42.123456      18 launcher_v2.go:151] publish\n"
+            "F1205 07:03:42.2 main.go:58] failed to execute component: exit status 1\n"
+            "Error: exit status 1\n",
+            "error: no data",
+        ),
+        ("holding 1 GiB\nError: exit status 1\n", "holding 1 GiB"),
         ("", None),
     ],
 )

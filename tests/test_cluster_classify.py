@@ -409,6 +409,12 @@ def test_a_step_container_that_exits_non_zero_is_a_failed_step_naming_its_pod() 
             "Error: exit status 1\n",
             "error: no data",
         ),
+        (
+            "error: no data\n"
+            'time=2026-12-05T07:36:43.662Z level=INFO msg="sub-process exited" argo=true'
+            ' error="exit status 1"\n',
+            "error: no data",
+        ),
         ("holding 1 GiB\nError: exit status 1\n", "holding 1 GiB"),
         ("", None),
     ],

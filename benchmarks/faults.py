@@ -25,19 +25,30 @@ from benchmarks.stats import median
 
 ROOT = Path(__file__).resolve().parents[1]
 SELECTED = "rides_through or sigterm_while_the_kfp_run"
+
+
+def _runs(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of runs: give 1 or more (3, the default, for a median of 3)"
+        )
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare this benchmark's options on its sub-command."""
+    parser.add_argument(
+        "--repeat", type=_runs, default=3, help="runs of each ride-through case (median of them)"
+    )
+
+
 FAULT_NAMES = {
     "none": "no fault (baseline)",
     "api-server": "KFP API server pod deleted",
     "persistence-agent": "persistence agent pod deleted",
     "mlmd-stand-in": "MLMD stand-in pod deleted",
 }
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare this benchmark's options on its sub-command."""
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of each ride-through case (median of them)"
-    )
 
 
 def summarize(lines: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

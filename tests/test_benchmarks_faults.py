@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from benchmarks.__main__ import main
 from benchmarks.faults import summarize, table
 
 LINES = [
@@ -51,3 +54,11 @@ def test_each_fault_costs_its_median_over_the_baselines() -> None:
 def test_without_a_baseline_there_is_no_cost() -> None:
     found = summarize([LINES[3]])
     assert found["faults"]["api-server"]["cost_seconds"] is None
+
+
+def test_a_repeat_that_is_not_a_number_of_runs_fails_before_anything_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["faults", "--repeat", "0"])
+    assert "'0' is not a number of runs: give 1 or more" in capsys.readouterr().err

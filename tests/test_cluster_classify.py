@@ -395,7 +395,8 @@ def test_a_step_container_that_exits_non_zero_is_a_failed_step_naming_its_pod() 
     [
         (
             "downloading x\nerror: could not download train-images-idx3-ubyte.gz into /d:\n"
-            "  https://mirror: Name or service not known\nFix: put the MNIST files into /d\n",
+            "  https://mirror: <urlopen error [Errno -3] Temporary failure in name resolution>\n"
+            "Fix: put the MNIST files into /d\n",
             "error: could not download train-images-idx3-ubyte.gz into /d:",
         ),
         (

@@ -8,8 +8,9 @@ touches a cluster someone else uses; it is deleted from the ledger at the end.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from fixtures.created import teardown_plan
 from fixtures.ledger import Ledger
 from fixtures.naming import new_run_id
 from fixtures.phases import PhaseClock
-from fixtures.platforms import airgap
+from fixtures.platforms import airgap, cluster_base
 from fixtures.platforms.base import PlatformUnavailable
 from fixtures.platforms.kind import KindPlatform
 from kubekit.constants import PIPELINE_NAMESPACE, PIPELINE_SERVICE_ACCOUNT, run_labels
@@ -114,6 +115,27 @@ def kfp(cluster: KindPlatform) -> Iterator[KfpApi]:
     step(cluster, f"Kubeflow Pipelines {pins.KFP_VERSION} standalone").run()
     with kfp_api(cluster.kfp_endpoint()) as api:
         yield api
+
+
+Waiter = Callable[[str, float], KindPlatform]
+
+
+@pytest.fixture
+def waiter(run: KindPlatform, kfp: KfpApi, monkeypatch: pytest.MonkeyPatch) -> Waiter:
+    """Makes the platform that waits: the shared run's config, ledger and image, its own phase
+    clock and verdict, on KFP run *kfp_run_id* with *wait_timeout*."""
+    # Asking KFP every 2s instead of 10s only shortens the test: the decisions are the same.
+    monkeypatch.setattr(cluster_base, "RUN_POLL_SECONDS", 2.0)
+
+    def make(kfp_run_id: str, wait_timeout: float) -> KindPlatform:
+        config = dataclasses.replace(run.config, wait_timeout=wait_timeout)
+        subject = KindPlatform(config, run.run_id, run.ledger, PhaseClock())
+        subject.image = run.image
+        subject.kfp = kfp
+        subject.kfp_run_id = kfp_run_id
+        return subject
+
+    return make
 
 
 @pytest.fixture(scope="session")

@@ -38,12 +38,14 @@ NOT_ON_THE_NODE = "mnist-e2e/not-built-anywhere:0"
 
 @dataclass(frozen=True)
 class Shell:
-    """One step: ``sh -c script`` in *image*; *pull_never* sets kfp-kubernetes' pull policy."""
+    """One step: ``sh -c script`` in *image*; *pull_never* sets kfp-kubernetes' pull policy,
+    *memory_limit* the step container's (``256M``)."""
 
     name: str
     image: str
     script: str
     pull_never: bool = False
+    memory_limit: str | None = None
 
 
 def _component(step: Shell) -> BaseComponent:
@@ -67,6 +69,8 @@ def pipeline_spec(name: str, steps: Sequence[Shell]) -> dict[str, Any]:
             task.set_caching_options(False)  # every run must really run
             if step.pull_never:
                 kfp_kubernetes.set_image_pull_policy(task, "Never")
+            if step.memory_limit:
+                task.set_memory_limit(step.memory_limit)
             if previous is not None:
                 task.after(previous)
             previous = task
@@ -104,6 +108,13 @@ def submit(kfp: KfpApi, ledger: Ledger, endpoint: KfpEndpoint, spec: dict[str, A
     created = kfp.create_run(experiment.experiment_id, run_id, spec, {})
     KfpRun.record(ledger, run_id, id=created.run_id, endpoint=endpoint.to_dict())
     return Submitted(run_id, created.run_id, experiment.experiment_id)
+
+
+def submit_steps(cluster: Any, kfp: KfpApi, prefix: str, *steps: Shell) -> str:
+    """Compile *steps* as a pipeline and submit it, recorded in the *cluster* platform's
+    ledger (KFP's objects go with the cluster); KFP's run id."""
+    spec = pipeline_spec(pipeline_name(prefix), steps)
+    return submit(kfp, cluster.ledger, cluster.kfp_endpoint(), spec).kfp_run_id
 
 
 def run_pods(api: Any, kfp_run_id: str) -> list[V1Pod]:

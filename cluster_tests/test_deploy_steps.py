@@ -5,7 +5,10 @@ both through real port-forwards and predicts. The service account may do exactly
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +16,16 @@ import pytest
 from kubernetes import client as k8s
 
 from cluster_tests.conftest import docker, run_step_pod, step
+from fixtures.cluster.portforward import read_status
 from fixtures.platforms.kind import KindPlatform
 from kubekit.constants import PIPELINE_NAMESPACE, PIPELINE_SERVICE_ACCOUNT
+from kubekit.exceptions import NotReady
+from kubekit.wait import until, wait_until
 from model.data import load_test_digits
-from web_ui.predict_client import PredictClient
+from pipeline.deploy.rollout_watch import wait_for_rollout
+from web_ui.predict_client import ModelServerError, PredictClient
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # what kubectl rollout restart sets
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +188,56 @@ def test_port_forwards_reach_the_model_server_and_the_ui(
     accuracy = float(np.mean(prediction.classes == labels[:500]))
     assert accuracy >= 0.8, f"linear model through the port-forward: accuracy {accuracy:.3f}"
     np.testing.assert_allclose(prediction.probabilities.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_the_grpc_forward_survives_its_kubectl_killed_and_the_model_server_replaced(
+    run: KindPlatform, deployed: tuple[str, str], tmp_path: Path
+) -> None:
+    """Mid-predictions, the ``kubectl port-forward`` behind the gRPC endpoint is killed and
+    the model server rolled out again (``kubectl rollout restart``): the supervisor starts a
+    new forwarder, which resolves the Service to the new pod, and predictions pass."""
+    if "model-server grpc" not in run.forwards:
+        run.local_export = tmp_path
+        step(run, "reach TF Serving").run()
+    opened = run.forwards["model-server grpc"]
+    images, labels = load_test_digits()
+    core, apps = k8s.CoreV1Api(run.api()), k8s.AppsV1Api(run.api())
+    selector = "app.kubernetes.io/name=tf-serving"
+    old_pods = {
+        p.metadata.uid
+        for p in core.list_namespaced_pod(run.namespace, label_selector=selector).items
+    }
+    before = read_status(opened.status_file)
+    assert before["state"] == "ready" and before["forwarder_pid"], before
+
+    def accuracy() -> float:
+        client = PredictClient(opened.address, "mnist", timeout=10)
+        try:
+            prediction = client.predict(images[:200])
+        except ModelServerError as exc:
+            raise NotReady(f"Predict through {opened.address}: {exc}") from exc
+        finally:
+            client.close()
+        return float(np.mean(prediction.classes == labels[:200]))
+
+    assert accuracy() >= 0.8
+    os.kill(before["forwarder_pid"], signal.SIGKILL)
+    restarted_at = datetime.now(UTC).isoformat()
+    apps.patch_namespaced_deployment(
+        "tf-serving",
+        run.namespace,
+        {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: restarted_at}}}}},
+    )
+    wait_for_rollout(run.api(), run.namespace, "tf-serving", timeout=300)
+
+    def serving_uids() -> set[str]:
+        pods = core.list_namespaced_pod(run.namespace, label_selector=selector).items
+        return {p.metadata.uid for p in pods}
+
+    # only the new pod is left to answer: a forwarder still on the old one must move
+    until("the old model-server pod to go", lambda: not serving_uids() & old_pods, timeout=180)
+    assert serving_uids(), "no model-server pod after the restart"
+    assert wait_until("predictions through the reconnected forward", accuracy, timeout=180) >= 0.8
+    after = read_status(opened.status_file)
+    assert after["state"] == "ready" and after["connects"] > before["connects"], (before, after)
+    assert after["forwarder_pid"] != before["forwarder_pid"]

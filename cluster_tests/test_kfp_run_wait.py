@@ -10,58 +10,29 @@ stand-in in tests/test_cluster_kfp_api.py.
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from collections.abc import Callable
 
 import pytest
 
 from cluster_tests import kfp_runs
+from cluster_tests.conftest import Waiter
 from cluster_tests.kfp_runs import Shell
 from fixtures.cluster import classify
 from fixtures.cluster.kfp_api import KfpApi
 from fixtures.created.kfp_resources import FINAL_STATES
-from fixtures.phases import PhaseClock
-from fixtures.platforms import cluster_base
 from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.kind import KindPlatform
 from kubekit.exceptions import NotReady
 from kubekit.wait import wait_until
 
-Waiter = Callable[[str, float], KindPlatform]
 ERROR_LINE = "ERROR: no training data under /mnt/data"
-
-
-@pytest.fixture
-def waiter(run: KindPlatform, kfp: KfpApi, monkeypatch: pytest.MonkeyPatch) -> Waiter:
-    """Makes the platform that waits: the shared run's config, ledger and image, its own phase
-    clock and verdict, on KFP run *kfp_run_id* with *wait_timeout*."""
-    # Asking KFP every 2s instead of 10s only shortens the test: the decisions are the same.
-    monkeypatch.setattr(cluster_base, "RUN_POLL_SECONDS", 2.0)
-
-    def make(kfp_run_id: str, wait_timeout: float) -> KindPlatform:
-        config = dataclasses.replace(run.config, wait_timeout=wait_timeout)
-        subject = KindPlatform(config, run.run_id, run.ledger, PhaseClock())
-        subject.image = run.image
-        subject.kfp = kfp
-        subject.kfp_run_id = kfp_run_id
-        return subject
-
-    return make
-
-
-def submit(cluster: KindPlatform, kfp: KfpApi, prefix: str, *steps: Shell) -> str:
-    """Compile *steps* as a pipeline and submit it, recorded in the cluster's ledger (KFP's
-    objects go with the cluster); KFP's run id."""
-    spec = kfp_runs.pipeline_spec(kfp_runs.pipeline_name(prefix), steps)
-    return kfp_runs.submit(kfp, cluster.ledger, cluster.kfp_endpoint(), spec).kfp_run_id
 
 
 def test_a_successful_run_reports_its_steps_and_phase_times(
     cluster: KindPlatform, run: KindPlatform, kfp: KfpApi, waiter: Waiter
 ) -> None:
     assert run.image
-    kfp_run = submit(
+    kfp_run = kfp_runs.submit_steps(
         cluster,
         kfp,
         "ok",
@@ -86,7 +57,7 @@ def test_a_failed_step_fails_the_wait_naming_the_step_and_its_error(
     assert run.image
     # The step reports why the Kubernetes way too: its termination message.
     script = f"echo 'loading data'; echo '{ERROR_LINE}' | tee /dev/termination-log >&2; exit 1"
-    kfp_run = submit(
+    kfp_run = kfp_runs.submit_steps(
         cluster,
         kfp,
         "failed-step",
@@ -120,7 +91,9 @@ def test_a_run_that_cannot_get_its_image_fails_the_wait_before_kfp_does(
     cluster: KindPlatform, run: KindPlatform, kfp: KfpApi, waiter: Waiter
 ) -> None:
     missing = kfp_runs.NOT_ON_THE_NODE
-    kfp_run = submit(cluster, kfp, "no-image", Shell("train", missing, "true", pull_never=True))
+    kfp_run = kfp_runs.submit_steps(
+        cluster, kfp, "no-image", Shell("train", missing, "true", pull_never=True)
+    )
     timeout = 300.0
     subject = waiter(kfp_run, timeout)
     started = time.monotonic()
@@ -137,7 +110,9 @@ def test_a_run_that_never_finishes_times_out_with_what_was_seen(
     cluster: KindPlatform, run: KindPlatform, kfp: KfpApi, waiter: Waiter
 ) -> None:
     assert run.image
-    kfp_run = submit(cluster, kfp, "slow", Shell("train", run.image, "echo started; sleep 600"))
+    kfp_run = kfp_runs.submit_steps(
+        cluster, kfp, "slow", Shell("train", run.image, "echo started; sleep 600")
+    )
     pod = kfp_runs.wait_for_run_pod(
         run.api(),
         kfp_run,

@@ -11,11 +11,13 @@ from kfp_server_api import (
     V2beta1RunDetails,
 )
 from kubernetes.client import (
+    V1ContainerState,
     V1ContainerStateTerminated,
     V1ContainerStatus,
     V1Deployment,
     V1ObjectMeta,
     V1Pod,
+    V1ResourceRequirements,
 )
 
 from fixtures.cluster import classify
@@ -125,6 +127,38 @@ def test_unschedulable_is_fatal_only_after_the_grace_period() -> None:
     verdict = classify.run_pods_failure(old, NOW)
     assert verdict is not None and verdict.reason == "Unschedulable"
     assert "Insufficient cpu" in verdict.message
+
+
+def ended_step_pod(name: str, exit_code: int, reason: str) -> V1Pod:
+    """A KFP train step pod that failed: its container ``main`` ended with *exit_code*."""
+    ended = V1ContainerStatus(
+        name="main",
+        image="mnist-e2e:abc",
+        image_id="",
+        ready=False,
+        restart_count=0,
+        state=V1ContainerState(
+            terminated=V1ContainerStateTerminated(exit_code=exit_code, reason=reason)
+        ),
+    )
+    return objects.pod(
+        name,
+        owner=None,
+        namespace="kubeflow",
+        labels={"pipelines.kubeflow.org/task_name": "train"},
+        phase="Failed",
+        containers=[ended],
+    )
+
+
+def test_a_step_killed_for_memory_is_oom_killed_naming_the_step_and_its_limit() -> None:
+    failed = ended_step_pod("tier-oom-system-container-impl-1", 137, "OOMKilled")
+    failed.spec.containers[0].resources = V1ResourceRequirements(limits={"memory": "128Mi"})
+    verdict = classify.run_pods_failure([failed], NOW)
+    assert verdict is not None and verdict.reason == "OOMKilled", verdict
+    assert verdict.failed_step == "train"
+    assert "killed for memory (OOMKilled) at its limit 128Mi" in verdict.message, verdict
+    assert "exited 137" in verdict.message, verdict
 
 
 def test_running_and_succeeded_pods_are_not_failures() -> None:
@@ -356,3 +390,45 @@ def test_the_train_pod_is_found_by_its_argo_node_as_kfp_2_17_names_it() -> None:
         "workflows.argoproj.io/node-name": "wf(0).root(0).train(0).executor(0)"
     }
     assert classify.train_pod_name(the_run, [driver, executor]) == executor.metadata.name
+
+
+def test_a_step_container_that_exits_non_zero_is_a_failed_step_naming_its_pod() -> None:
+    failed = ended_step_pod("tier-x-system-container-impl-2", 1, "Error")
+    verdict = classify.run_pods_failure([failed], NOW)
+    assert verdict is not None and verdict.reason == "FailedStep", verdict
+    assert verdict.failed_step == "train" and verdict.failed_pod == failed.metadata.name
+    assert "exited 1 (Error)" in verdict.message, verdict
+
+
+@pytest.mark.parametrize(
+    ("log", "line"),
+    [
+        (
+            "downloading x\nerror: could not download train-images-idx3-ubyte.gz into /d:\n"
+            "  https://mirror: <urlopen error [Errno -3] Temporary failure in name resolution>\n"
+            "Fix: put the MNIST files into /d\n",
+            "error: could not download train-images-idx3-ubyte.gz into /d:",
+        ),
+        (
+            "loading\nTraceback (most recent call last):\n  File x\nValueError: bad\n",
+            "ValueError: bad",
+        ),
+        ("step one\nstep two\n\n", "step two"),
+        (
+            "error: no data\nI1205 07:03:42.123456      18 launcher_v2.go:151] publish\n"
+            "F1205 07:03:42.2 main.go:58] failed to execute component: exit status 1\n"
+            "Error: exit status 1\n",
+            "error: no data",
+        ),
+        (
+            "error: no data\n"
+            'time=2026-12-05T07:36:43.662Z level=INFO msg="sub-process exited" argo=true'
+            ' error="exit status 1"\n',
+            "error: no data",
+        ),
+        ("holding 1 GiB\nError: exit status 1\n", "holding 1 GiB"),
+        ("", None),
+    ],
+)
+def test_error_line_is_the_last_line_naming_an_error(log: str, line: str | None) -> None:
+    assert classify.error_line(log) == line

@@ -46,10 +46,11 @@ def test_checks_must_be_real_requests(spec: str) -> None:
         portforward.make_check(spec, 1)
 
 
-def test_supervisor_is_ready_after_a_real_get_and_reconnects(tmp_path: Path) -> None:
+def http_supervisor(tmp_path: Path) -> tuple[Supervisor, Path, int]:
+    """A supervisor whose stand-in forwarder is a real process listening on the local port,
+    like kubectl does (an HTTP server); with its status file and port."""
     port = free_port()
     status_file = tmp_path / "status.json"
-    # A stand-in forwarder: a real process listening on the local port, like kubectl does.
     forwarder = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
     supervisor = Supervisor(
         "test",
@@ -60,6 +61,11 @@ def test_supervisor_is_ready_after_a_real_get_and_reconnects(tmp_path: Path) -> 
         check_every=0.2,
         connect_timeout=15,
     )
+    return supervisor, status_file, port
+
+
+def test_supervisor_is_ready_after_a_real_get_and_reconnects(tmp_path: Path) -> None:
+    supervisor, status_file, port = http_supervisor(tmp_path)
     thread = threading.Thread(target=supervisor.run, daemon=True)
     thread.start()
     try:
@@ -76,6 +82,32 @@ def test_supervisor_is_ready_after_a_real_get_and_reconnects(tmp_path: Path) -> 
         thread.join(timeout=15)
     assert portforward.read_status(status_file)["state"] == "stopped"
     assert not thread.is_alive()
+
+
+def test_each_new_fault_after_a_served_connection_backs_off_from_the_start(
+    tmp_path: Path,
+) -> None:
+    """Three pods replaced one after the other in a long run: each reconnect waits the
+    shortest backoff, not one that grew with every fault of the run."""
+    supervisor, status_file, _port = http_supervisor(tmp_path)
+    lines: list[str] = []
+    supervisor.log = lines.append  # type: ignore[method-assign]
+    thread = threading.Thread(target=supervisor.run, daemon=True)
+    thread.start()
+    try:
+        for connection in (1, 2, 3):
+            wait_for(
+                status_file,
+                lambda s, n=connection: s.get("state") == "ready" and s.get("connects") == n,
+            )
+            assert supervisor.process is not None
+            supervisor.process.kill()
+        wait_for(status_file, lambda s: s.get("state") == "ready" and s.get("connects") == 4)
+    finally:
+        supervisor.stopping = True
+        thread.join(timeout=15)
+    waits = [line.split(":")[0] for line in lines if line.startswith("reconnecting in")]
+    assert waits == ["reconnecting in 1.0s"] * 3, lines
 
 
 def test_supervisor_is_not_ready_while_the_service_does_not_answer(tmp_path: Path) -> None:

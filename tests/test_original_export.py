@@ -8,7 +8,6 @@ Served by the real ``python -m serving``; the UI, its client and gRPC are the re
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,11 +49,7 @@ def original_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
         )
         yield server
     finally:
-        try:
-            server.stop()
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(10)
+        server.stop_or_kill()
 
 
 def _assert_serving(server: Server) -> None:

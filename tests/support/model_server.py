@@ -98,6 +98,14 @@ class Server:
             self.process.send_signal(signum)
         return self.process.wait(timeout)
 
+    def stop_or_kill(self) -> None:
+        """Stop with SIGTERM; kill it if it does not exit in time (teardown must not hang)."""
+        try:
+            self.stop()
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+
 
 def float_tensor(images: np.ndarray):
     """A DT_FLOAT TensorProto in float_val, the way most TF Serving clients build one."""
@@ -204,8 +212,4 @@ def running(directory: Path, version: int) -> Iterator[Server]:
         wait_serving(server, version)
         yield server
     finally:
-        try:
-            server.stop()
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(10)
+        server.stop_or_kill()

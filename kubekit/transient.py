@@ -74,6 +74,12 @@ TRANSIENT: Final[tuple[Transient, ...]] = (
         ),
     ),
     Transient(
+        "command: CRD status not written yet",
+        "kubectl wait met a just-created CRD whose status the API server has not written yet"
+        " (no .status.conditions); it writes it within moments",
+        _text_matches(r"\.status\.conditions accessor error"),
+    ),
+    Transient(
         "command: server busy",
         "the API server asked to retry (overloaded, rate-limited, etcd slow)",
         _text_matches(

@@ -254,6 +254,15 @@ def k8s_error(status: int, message: str = "", reason: str = "") -> ApiException:
             ),
             "asked to retry",
         ),
+        (
+            CommandFailed(
+                ["kubectl", "wait", "--for", "condition=established", "crd", "--all"],
+                1,
+                "error: .status.conditions accessor error: <nil> is of the type <nil>,"
+                " expected []interface{}",
+            ),
+            "status the API server has not written yet",
+        ),
     ],
 )
 def test_transient_errors_are_retried(error: BaseException, why: str) -> None:

@@ -36,6 +36,9 @@ from kubekit.constants import PIPELINE_NAMESPACE
 from kubekit.exceptions import NotReady
 from kubekit.wait import wait_until
 
+# Their own tox env (`tox -e cluster-faults`): six KFP runs, about 20 minutes; not yet in CI.
+pytestmark = pytest.mark.kfp_faults
+
 # The pods deleted, by the labels KFP's manifests give them (the render keeps them).
 KFP_PODS: Final = {
     "api-server": "app=ml-pipeline",

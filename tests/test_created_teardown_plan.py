@@ -155,6 +155,7 @@ def test_every_kind_has_a_rank_and_a_class() -> None:
         "kind-cluster",
         "docker-network",
         "docker-container",
+        "docker-image-tags",
         "node-dir",
     }
     ranks = {cls(Resource(kind, "x", {"namespace": "n"})).rank for kind, cls in registered.items()}

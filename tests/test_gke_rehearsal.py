@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from fixtures import rehearsal
 from fixtures.config import HarnessConfig
-from fixtures.created.kind_resources import DockerContainer
+from fixtures.created import kind_resources
+from fixtures.created.kind_resources import DockerContainer, DockerImageTags
 from fixtures.created.registry import kind_of
 from fixtures.created.resource_kind import RANKS
 from fixtures.ledger import Ledger
@@ -29,7 +32,7 @@ def test_the_suite_runs_as_gke_with_both_emulator_addresses(tmp_path: Path) -> N
     argv = rehearsal.gke_pytest_argv(
         "c1",
         "127.0.0.1:4001",
-        "127.0.0.1:4001/mnist-e2e:abc",
+        "mnist-e2e/python-base:abc",
         "http://127.0.0.1:4000",
         "http://172.18.0.5:9023",
         tmp_path / "junit.xml",
@@ -41,7 +44,9 @@ def test_the_suite_runs_as_gke_with_both_emulator_addresses(tmp_path: Path) -> N
     assert flags["--kube-context"] == "kind-c1"
     assert flags["--gcs-endpoint"] == "http://127.0.0.1:4000"
     assert flags["--gcs-endpoint-in-cluster"] == "http://172.18.0.5:9023"
-    assert flags["--image"] == "127.0.0.1:4001/mnist-e2e:abc"
+    # the gke platform builds and pushes the image itself, on the air-gapped base
+    assert "--image" not in flags
+    assert flags["--base-image"] == "mnist-e2e/python-base:abc"
     assert flags["--registry"] == "127.0.0.1:4001"
     assert argv[-2:] == ["-k", "export"]
     # the options pass the harness's own validation
@@ -52,6 +57,7 @@ def test_the_suite_runs_as_gke_with_both_emulator_addresses(tmp_path: Path) -> N
         registry=flags["--registry"],
         gcs_endpoint=flags["--gcs-endpoint"],
         gcs_endpoint_in_cluster=flags["--gcs-endpoint-in-cluster"],
+        base_image=flags["--base-image"],
     ).validate()
 
 
@@ -93,3 +99,28 @@ def test_the_air_gapped_cluster_config_sets_containerds_config_path() -> None:
     config = yaml.safe_load(Path("ci/kind/cluster-airgap.yaml").read_text())
     patches = "\n".join(config["containerdConfigPatches"])
     assert f'config_path = "{rehearsal.CERTS_D}"' in patches
+
+
+def test_the_gke_runs_image_tags_under_the_registrys_name_are_untagged(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The gke run tags its build ``127.0.0.1:PORT/mnist-e2e:SHA``; teardown untags every tag
+    of that name (only the tags: the image stays under its own), and then finds none."""
+    engine = {"127.0.0.1:4001/mnist-e2e:abc", "127.0.0.1:4001/mnist-e2e:def"}
+    calls: list[list[str]] = []
+
+    def run(what: str, argv: list[str], **kwargs: object) -> str:
+        calls.append(argv)
+        if argv[:3] == ["docker", "image", "ls"]:
+            return "\n".join(sorted(t for t in engine if t.startswith(argv[-1] + ":")))
+        assert argv[:2] == ["docker", "rmi"]
+        engine.difference_update(argv[2:])
+        return ""
+
+    monkeypatch.setattr(kind_resources.commands, "run", run)
+    entry = DockerImageTags.record(Ledger(tmp_path / "l.jsonl"), "127.0.0.1:4001/mnist-e2e")
+    tags = kind_of(entry)
+    assert tags.still_there(None) is not None  # type: ignore[arg-type]  # no clients needed
+    assert tags.delete(None) == "docker-image-tags 127.0.0.1:4001/mnist-e2e: removed 2"  # type: ignore[arg-type]
+    assert tags.still_there(None) is None  # type: ignore[arg-type]
+    assert engine == set() and ["docker", "rmi", "-f"] not in [c[:3] for c in calls]

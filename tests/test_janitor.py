@@ -147,6 +147,18 @@ def test_node_directories_are_dated_by_their_run_id_name() -> None:
     ]
 
 
+def test_the_rehearsals_containers_are_dated_by_their_run_id_label() -> None:
+    rows = [f"{OLD_RUN}-gcs\t{OLD_RUN}", f"{NEW_RUN}-registry\t{NEW_RUN}", "decoy\tsomething"]
+    (selected,) = janitor.select_containers(rows, NOW, TTL)
+    assert (selected.kind, selected.name, selected.run_id) == (
+        "docker-container",
+        f"{OLD_RUN}-gcs",
+        OLD_RUN,
+    )
+    entry = selected.resource(janitor.Where("kind-x", {"context": "kind-x"}))
+    assert (entry.kind, entry.name) == ("docker-container", f"{OLD_RUN}-gcs")
+
+
 def test_what_is_selected_is_deleted_by_the_run_teardown_in_its_order() -> None:
     from fixtures.created import teardown_plan
 

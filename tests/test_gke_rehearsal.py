@@ -124,3 +124,30 @@ def test_the_gke_runs_image_tags_under_the_registrys_name_are_untagged(
     assert tags.delete(None) == "docker-image-tags 127.0.0.1:4001/mnist-e2e: removed 2"  # type: ignore[arg-type]
     assert tags.still_there(None) is None  # type: ignore[arg-type]
     assert engine == set() and ["docker", "rmi", "-f"] not in [c[:3] for c in calls]
+
+
+def test_the_nodes_image_pulls_are_read_from_the_kubelets_start_up_latency_lines() -> None:
+    def line(pod: str, start: str, end: str) -> str:
+        return (
+            'I1205 11:25:52.439210     675 pod_startup_latency_tracker.go:104] "Observed pod'
+            f' startup duration" pod="{pod}" podStartSLOduration=4.4 podStartE2EDuration="4.4s"'
+            ' podCreationTimestamp="2026-12-05 11:25:48 +0000 UTC"'
+            f' firstStartedPulling="{start}" lastFinishedPulling="{end}"'
+            ' observedRunningTime="2026-12-05 11:25:52.39 +0000 UTC m=+10.49"'
+        )
+
+    journal = "\n".join(
+        [
+            line(
+                "kube-system/coredns-1",
+                "0001-01-01 00:00:00 +0000 UTC",
+                "0001-01-01 00:00:00 +0000 UTC",
+            ),
+            line(
+                "run-ns/train-1",
+                "2026-12-05 11:30:01.250000001 +0000 UTC",
+                "2026-12-05 11:30:45.5 +0000 UTC",
+            ),
+        ]
+    )
+    assert rehearsal.image_pulls(journal) == [{"pod": "run-ns/train-1", "seconds": 44.2}]

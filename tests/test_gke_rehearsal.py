@@ -21,11 +21,12 @@ RUN = "mnist-e2e-20261205t070000z-abcd"
 
 
 def test_the_emulator_runs_on_kinds_network_published_on_loopback_only() -> None:
-    argv = rehearsal.container_run_argv(f"{RUN}-gcs", "mnist-e2e/gcs-emulator:x", 9023, RUN)
+    argv = rehearsal.container_run_argv(f"{RUN}-gcs", "mnist-e2e/gcs-emulator:x", 9023, RUN, "c1")
     assert argv[argv.index("--network") + 1] == "kind"
     assert argv[argv.index("--publish") + 1] == "127.0.0.1::9023"
     assert argv[-1] == "mnist-e2e/gcs-emulator:x"
     assert f"mnist-e2e/run-id={RUN}" in argv
+    assert "mnist-e2e/kind-cluster=c1" in argv  # the janitor cleaning c1 finds it by this
 
 
 def test_the_suite_runs_as_gke_with_both_emulator_addresses(tmp_path: Path) -> None:

@@ -236,3 +236,17 @@ def test_kind_without_kind_has_nothing_to_clean(
     monkeypatch.delenv("MNIST_E2E_KUBE_CONTEXT", raising=False)
     assert main(["janitor", "--platform", "kind", "--older-than", "6h", "--dry-run"]) == 0
     assert "kind is not installed" in capsys.readouterr().out
+
+
+def test_the_janitor_lists_only_the_containers_beside_the_cluster_it_cleans(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fixtures.cluster import commands
+    from fixtures.config import HarnessConfig
+
+    asked: list[list[str]] = []
+    monkeypatch.setattr(commands, "run", lambda what, argv, **kw: asked.append(argv) or "")
+    config = HarnessConfig(platform="kind", kube_context="kind-tier-1")
+    with janitor.Janitor(config, older_than=0) as cleaner:
+        assert cleaner._find_containers() == []
+    assert "label=mnist-e2e/kind-cluster=tier-1" in asked[0]

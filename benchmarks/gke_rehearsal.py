@@ -86,6 +86,8 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             raise RuntimeError(f"no rehearsal summary under {rehearsal_dir}:\n{out}")
         summary = json.loads(summaries[0].read_text())
         gke_runs = [r for r in _runs(rehearsal_dir) if (r / "phases.json").is_file()]
+        if not gke_runs:
+            raise RuntimeError(f"the rehearsal's gke run left no phases: {summary.get('error')}")
         gke = e2e_run(gke_runs[-1], summary.get("e2e_seconds", 0.0), summary.get("pytest_exit", 1))
         gke["rehearsal_wall"], gke["rehearsal_passed"] = wall, summary.get("passed", False)
         gke["stand_up"] = {p["name"]: p["seconds"] for p in summary.get("phases", [])}

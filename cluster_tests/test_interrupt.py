@@ -27,7 +27,7 @@ from typing import Final
 
 import pytest
 
-from ci.airgap.manifest import Manifest
+from ci.airgap.manifest import Manifest, default_path
 from cluster_tests import fault_times, kfp_runs
 from cluster_tests.conftest import ROOT, docker, kind_clusters
 from fixtures.cluster import kindctl
@@ -65,7 +65,7 @@ def manifest_with_a_kfp_render(built: Manifest, tmp_path: Path) -> Path:
         images={**built.images, "kfp-api-server": built.images["project"]},
     )
     cache = tmp_path / "cache"
-    manifest.write(cache / "manifest.json")
+    manifest.write(default_path(cache))
     return cache
 
 

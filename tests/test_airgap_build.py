@@ -124,3 +124,21 @@ def test_the_rehearsal_emulator_image_installs_the_locks_pins_and_runs_non_root(
     assert f'"--port={pins.GCS_EMULATOR_PORT}", "--in-memory"]' in dockerfile
     lock = stand_in_images.LOCK.read_text()
     assert all(f"\n{name}==" in lock for name in pins.GCS_EMULATOR_PACKAGES)
+
+
+def test_each_build_recipe_reads_its_own_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two checkouts with different ci/ (branches, worktrees) share the cache but not the
+    manifest: one's `tox -e airgap` never changes what the other's runs install."""
+    from ci.airgap import manifest
+
+    recipe = tmp_path / "ci"
+    (recipe / "airgap").mkdir(parents=True)
+    (recipe / "airgap" / "kfp.py").write_text("render = 1\n")
+    monkeypatch.setattr(manifest, "_RECIPE", recipe)
+    first = manifest.default_path(tmp_path / "cache")
+    assert first.parent == tmp_path / "cache" / "manifests"
+    assert manifest.default_path(tmp_path / "cache") == first  # stable
+    (recipe / "airgap" / "kfp.py").write_text("render = 2\n")
+    assert manifest.default_path(tmp_path / "cache") != first

@@ -1,12 +1,13 @@
 """What ``python -m ci.airgap`` built, as the kind platform reads it under ``--airgap``.
 
-One JSON file in the cache: the node image, the images to ``kind load``, and the binaries
+One JSON file in the cache per build recipe (:func:`recipe_key`): the node image, the images to ``kind load``, and the binaries
 (kind, kubectl) to run. Every name in it was in the local engine when it was written; the
 platform checks again, since nothing may be pulled to make up for a missing one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -65,8 +66,26 @@ class ManifestMissing(RuntimeError):
     """No air-gapped build on this machine (or an unreadable one)."""
 
 
-def default_path() -> Path:
-    return cache.root() / "manifest.json"
+_RECIPE = Path(__file__).resolve().parents[1]  # ci/: everything the build runs
+
+
+def recipe_key() -> str:
+    """A hash of this checkout's build recipe (every file under ``ci/``).
+
+    Checkouts whose recipes differ (branches, worktrees) share the cache's content-keyed
+    builds but each reads the manifest its own ``tox -e airgap`` wrote: one global manifest
+    let a run of one checkout install another's KFP render."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in _RECIPE.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in files:
+        digest.update(path.relative_to(_RECIPE).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def default_path(cache_root: Path | None = None) -> Path:
+    """This checkout's manifest in the cache (``<cache>/manifests/<recipe key>.json``)."""
+    return (cache_root or cache.root()) / "manifests" / f"{recipe_key()}.json"
 
 
 def load(path: Path | None = None) -> Manifest:

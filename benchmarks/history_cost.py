@@ -20,13 +20,13 @@ import numpy as np
 from benchmarks.output import format_table
 from benchmarks.stats import median, percentile
 from fixtures import prediction_log, report
-from fixtures.cluster.docker_images import git_revision
 from fixtures.config import BUDGET_FACTOR
 from fixtures.history import report_section
 from fixtures.history.database import History
 from fixtures.history.recorder import record_and_compare
 from fixtures.history.records import GREEN, Probe, RunRecord, TestResult
 from fixtures.phases import Phase, PhaseClock
+from source_tree.image_tag import git_revision
 
 ROOT = Path(__file__).resolve().parents[1]
 # A local run's phases as measured (docs/history.md): name → (starts at, seconds).

@@ -16,21 +16,20 @@ from pathlib import Path
 import pytest
 from kubernetes import client as k8s
 
-from ci.airgap import docker as docker_cli
-from ci.airgap import pins
+from ci.airgap import docker_cli, pins
 from ci.airgap.manifest import Manifest
-from fixtures.cluster import kindctl
-from fixtures.cluster.kfp_api import KfpApi
-from fixtures.cluster.kfp_session import kfp_api
-from fixtures.cluster.plan import Step
 from fixtures.config import HarnessConfig
 from fixtures.created import teardown_plan
+from fixtures.kfp.kfp_api import KfpApi
+from fixtures.kfp.kfp_session import kfp_api
+from fixtures.kind import kindctl
 from fixtures.ledger import Ledger
 from fixtures.naming import new_run_id
 from fixtures.phases import PhaseClock
 from fixtures.platforms import airgap, cluster_base
 from fixtures.platforms.base import PlatformUnavailable
 from fixtures.platforms.kind import KindPlatform
+from fixtures.platforms.plan import Step
 from kubekit.constants import PIPELINE_NAMESPACE, PIPELINE_SERVICE_ACCOUNT, run_labels
 
 ROOT = Path(__file__).resolve().parents[1]

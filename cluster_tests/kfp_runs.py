@@ -22,9 +22,9 @@ from kfp import kubernetes as kfp_kubernetes
 from kfp.dsl.base_component import BaseComponent
 from kubernetes.client import V1Pod
 
-from fixtures.cluster import classify
-from fixtures.cluster.kfp_api import KfpApi, KfpEndpoint, pipeline_spec_from_yaml
 from fixtures.created.kfp_resources import KfpExperiment, KfpRun
+from fixtures.kfp import classify
+from fixtures.kfp.kfp_api import KfpApi, KfpEndpoint, pipeline_spec_from_yaml
 from fixtures.ledger import Ledger
 from fixtures.naming import new_run_id
 from kubekit.constants import KFP_RUN_LABEL, PIPELINE_NAMESPACE

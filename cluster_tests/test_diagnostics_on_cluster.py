@@ -20,9 +20,9 @@ from kubernetes.client import V1Pod
 
 from cluster_tests import kfp_runs
 from cluster_tests.kfp_runs import Shell
-from fixtures.cluster.kfp_api import KfpApi
 from fixtures.created.kfp_resources import KfpRun
 from fixtures.created.kube_resources import Namespace
+from fixtures.kfp.kfp_api import KfpApi
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
 from fixtures.platforms.kind import KindPlatform

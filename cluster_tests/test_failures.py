@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from fixtures.cluster import diagnostics
 from fixtures.created.kube_resources import KubeObject
+from fixtures.platforms import diagnostics
 from fixtures.platforms.kind import KindPlatform
 from kubekit.constants import run_labels
 from kubekit.wait import until

@@ -17,9 +17,9 @@ import pytest
 from cluster_tests import kfp_runs
 from cluster_tests.conftest import Waiter
 from cluster_tests.kfp_runs import Shell
-from fixtures.cluster import classify
-from fixtures.cluster.kfp_api import KfpApi
 from fixtures.created.kfp_resources import FINAL_STATES
+from fixtures.kfp import classify
+from fixtures.kfp.kfp_api import KfpApi
 from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.kind import KindPlatform
 from kubekit.exceptions import NotReady

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster import kfp_install
-from fixtures.cluster.clients import Clients
+from fixtures.created.clients import Clients
 from fixtures.created.kube_resources import KubeObject, Namespace
+from fixtures.kind import kfp_install
 from fixtures.ledger import Ledger
 from fixtures.platforms.kind import KindPlatform
 from kubekit import objects

@@ -20,7 +20,7 @@ from kubernetes.client import (
     V1ResourceRequirements,
 )
 
-from fixtures.cluster import classify
+from fixtures.kfp import classify
 from tests.support import kube_objects as objects
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fixtures.cluster import commands
+from fixtures.tools import commands
 from kubekit.exceptions import ActionFailed, Unreachable
 from kubekit.wait import until
 
@@ -23,7 +23,7 @@ LEAVES_A_CHILD = 'sleep 300 & echo $! > "$1"; wait'
 HARNESS = """
 import signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)
-from fixtures.cluster import commands
+from fixtures.tools import commands
 commands.run("leave a child", ["sh", "-c", sys.argv[1], "sh", sys.argv[2]], timeout=120)
 """
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from kubernetes.client import CoreV1Event, V1ObjectMeta, V1ObjectReference
 
-from fixtures.cluster import diagnostics
-from fixtures.cluster.kfp_api import TOKEN_ENV, KfpEndpoint
 from fixtures.created.kfp_resources import KfpRun
+from fixtures.kfp.kfp_api import TOKEN_ENV, KfpEndpoint
 from fixtures.ledger import Resource
+from fixtures.platforms import diagnostics
 from tests.support.kfp_stand_in import run_state, serving
 
 RUN = "mnist-e2e-20261125t120000z-abcd"

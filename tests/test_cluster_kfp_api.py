@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster import kfp_api
-from fixtures.cluster.clients import Clients
-from fixtures.cluster.kfp_api import KfpApi, KfpEndpoint
+from fixtures.created.clients import Clients
 from fixtures.created.kfp_resources import KfpRun
+from fixtures.kfp import kfp_api
+from fixtures.kfp.kfp_api import KfpApi, KfpEndpoint
 from kubekit.exceptions import ActionFailed, Forbidden, NotFound, is_not_found
 from pipeline.compile import compile_pipeline
 from tests.support.kfp_stand_in import KfpStandIn, run_state, serving

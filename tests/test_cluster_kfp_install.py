@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster import kfp_install
+from fixtures.kind import kfp_install
 
 
 def test_rendered_files_apply_cluster_scoped_first_then_wait_for_crds(tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
-"""Per-step times from a KFP run's task details (fixtures/cluster/kfp_task_times.py), in the
+"""Per-step times from a KFP run's task details (fixtures/kfp/kfp_task_times.py), in the
 shape KFP 2.17's API returned them for a real run of this pipeline."""
 
 from __future__ import annotations
 
-from fixtures.cluster.kfp_task_times import StepTime, describe, step_times
+from fixtures.kfp.kfp_task_times import StepTime, describe, step_times
 
 
 def task(name: str, start: str | None, end: str | None) -> dict[str, object]:

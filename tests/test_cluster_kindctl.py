@@ -22,7 +22,9 @@ from kubernetes.client import (
     V1Taint,
 )
 
-from fixtures.cluster import docker_images, kindctl
+from fixtures.kind import kindctl
+from fixtures.tools import docker_images
+from source_tree import image_tag
 
 
 def test_an_existing_cluster_is_adopted_and_a_missing_one_created() -> None:
@@ -149,16 +151,16 @@ def test_node_dir_commands_make_the_directory_writable_by_the_image_user() -> No
 
 def test_image_tags_are_git_shas_and_dirty_trees_say_so() -> None:
     sha = "0123456789abcdef0123456789abcdef01234567"
-    assert docker_images.image_ref(sha) == "mnist-e2e:0123456789ab"
+    assert image_tag.image_ref(sha) == "mnist-e2e:0123456789ab"
     assert (
-        docker_images.image_ref(sha, registry="us-docker.pkg.dev/p/r/")
+        image_tag.image_ref(sha, registry="us-docker.pkg.dev/p/r/")
         == "us-docker.pkg.dev/p/r/mnist-e2e:0123456789ab"
     )
-    assert docker_images.image_ref(sha, dirty_hash="f" * 64).endswith(
+    assert image_tag.image_ref(sha, dirty_hash="f" * 64).endswith(
         ":0123456789ab-dirty-ffffffffffff"
     )
-    with pytest.raises(docker_images.ImageError, match="40 lowercase hex"):
-        docker_images.image_ref("HEAD")
+    with pytest.raises(image_tag.ImageError, match="40 lowercase hex"):
+        image_tag.image_ref("HEAD")
     assert docker_images.kind_load_argv("mnist-e2e:x", "c") == [
         "kind",
         "load",
@@ -172,16 +174,16 @@ def test_image_tags_are_git_shas_and_dirty_trees_say_so() -> None:
 def test_content_hash_follows_the_build_context_only(tmp_path) -> None:
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "train.py").write_text("a")
-    first = docker_images.context_hash(tmp_path)
+    first = image_tag.context_hash(tmp_path)
     (tmp_path / "README.md").write_text("not in the image")
-    assert docker_images.context_hash(tmp_path) == first
+    assert image_tag.context_hash(tmp_path) == first
     (tmp_path / "model" / "train.py").write_text("b")
-    assert docker_images.context_hash(tmp_path) != first
+    assert image_tag.context_hash(tmp_path) != first
 
 
 def test_image_for_a_checkout_outside_git_says_to_pass_image(tmp_path) -> None:
-    with pytest.raises(docker_images.ImageError, match="--image"):
-        docker_images.git_sha(tmp_path)
+    with pytest.raises(image_tag.ImageError, match="--image"):
+        image_tag.git_sha(tmp_path)
 
 
 def test_the_free_service_address_is_the_highest_no_service_holds() -> None:

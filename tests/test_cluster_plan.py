@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from fixtures.__main__ import main
-from fixtures.cluster.plan import Step, format_plan
 from fixtures.config import HarnessConfig
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
 from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.gke import GkePlatform
 from fixtures.platforms.kind import KindPlatform
+from fixtures.platforms.plan import Step, format_plan
 
 RUN = "mnist-e2e-20261125t120000z-abcd"
 

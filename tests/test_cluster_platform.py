@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster.kfp_api import KfpApi
 from fixtures.config import HarnessConfig
+from fixtures.kfp.kfp_api import KfpApi
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
 from tests.support.kfp_stand_in import serving

@@ -12,9 +12,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from fixtures.cluster import portforward
-from fixtures.cluster.portforward import Forward, Supervisor
 from fixtures.ports import free_port
+from fixtures.tools import portforward
+from fixtures.tools.portforward import Forward, Supervisor
 from kubekit.exceptions import NotReady
 from kubekit.wait import wait_until
 
@@ -189,8 +189,8 @@ def test_a_short_lived_forward_answers_and_leaves_nothing_running(
     """kfp_session.forwarded with a stand-in kubectl that serves the KFP health path."""
     import psutil
 
-    from fixtures.cluster.kfp_api import KfpEndpoint
-    from fixtures.cluster.kfp_session import KFP_HEALTHZ, forwarded, kfp_forward
+    from fixtures.kfp.kfp_api import KfpEndpoint
+    from fixtures.kfp.kfp_session import KFP_HEALTHZ, forwarded, kfp_forward
 
     site = tmp_path / "site"
     (site / KFP_HEALTHZ.lstrip("/")).parent.mkdir(parents=True)

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from fixtures.cluster.redact import MASK, RedactingFilter, redact
+from fixtures.tools.redact import MASK, RedactingFilter, redact
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_logging_filter_redacts_arguments(caplog: pytest.LogCaptureFixture) -> N
 
 
 def test_install_attaches_one_filter_per_logger() -> None:
-    from fixtures.cluster.redact import install
+    from fixtures.tools.redact import install
 
     install("mnist_e2e.test_install", "mnist_e2e.test_install")
     filters = logging.getLogger("mnist_e2e.test_install").filters

@@ -1,4 +1,4 @@
-"""Waiting on a KFP run while the KFP API is away (fixtures/cluster/run_poll.py), against the
+"""Waiting on a KFP run while the KFP API is away (fixtures/kfp/run_poll.py), against the
 KFP API stand-in (tests/support/kfp_stand_in.py) and a port nothing listens on: an API server
 restarting behind its port-forward answers 503s or refuses connections, on no schedule a real
 KFP can be made to keep. The real API server pod deleted under a real run is the cluster
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.cluster.kfp_api import KfpApi
-from fixtures.cluster.run_poll import RunPoller, api_away_reason
+from fixtures.kfp.kfp_api import KfpApi
+from fixtures.kfp.run_poll import RunPoller, api_away_reason
 from fixtures.ports import free_port
 from kubekit.exceptions import ActionFailed, Forbidden
 from tests.support.kfp_stand_in import run_state, serving

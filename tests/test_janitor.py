@@ -12,7 +12,7 @@ from kfp_server_api import V2beta1Experiment, V2beta1Run
 from kubernetes.client import V1Namespace, V1ObjectMeta, V1PersistentVolume, V1PersistentVolumeClaim
 
 from fixtures import janitor
-from fixtures.cluster.kfp_api import marker
+from fixtures.kfp.kfp_api import marker
 from fixtures.naming import gcs_labels, new_run_id
 from kubekit.constants import run_labels
 

@@ -19,6 +19,7 @@ PACKAGES = (
     "model",
     "pipeline",
     "serving",
+    "source_tree",
     "tf_serving_api",
     "web_ui",
 )
@@ -35,10 +36,13 @@ FIXTURES_CORE = {
     "processes",
     "report",
 }
+# The harness's rooms, each a package with one job (DESIGN.md draws them).
+ROOMS = ("created", "history", "kfp", "kind", "platforms", "tools")
 CORE = "fixtures (core)"
 TOP = "fixtures (lifecycle, plugin, commands)"
 ALLOWED: dict[str, set[str]] = {
     "kubekit": set(),
+    "source_tree": set(),
     "tf_serving_api": set(),
     "metadata_server": set(),
     "model": {"tf_serving_api"},
@@ -47,33 +51,41 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline.deploy": {"kubekit", "model", "tf_serving_api"},
     "pipeline": {"kubekit", "model", "pipeline.deploy", "tf_serving_api"},
     CORE: {"kubekit", "model"},
-    "fixtures.cluster": {CORE, "kubekit", "model", "pipeline.deploy", "tf_serving_api"},
-    "fixtures.created": {CORE, "fixtures.cluster", "kubekit"},
+    "fixtures.tools": {CORE, "kubekit"},
+    "fixtures.kfp": {CORE, "fixtures.tools", "kubekit", "pipeline.deploy"},
+    "fixtures.kind": {CORE, "fixtures.kfp", "fixtures.tools", "kubekit"},
+    "fixtures.created": {CORE, "fixtures.kfp", "fixtures.kind", "fixtures.tools", "kubekit"},
     "fixtures.history": {CORE},
     "fixtures.platforms": {
         CORE,
-        "fixtures.cluster",
         "fixtures.created",
+        "fixtures.kfp",
+        "fixtures.kind",
+        "fixtures.tools",
         "ci.airgap",
         "kubekit",
         "model",
         "pipeline",
         "pipeline.deploy",
+        "source_tree",
         "web_ui",
     },
     TOP: {
         CORE,
-        "fixtures.cluster",
         "fixtures.created",
         "fixtures.history",
+        "fixtures.kfp",
+        "fixtures.kind",
         "fixtures.platforms",
+        "fixtures.tools",
         "kubekit",
         "model",
         "pipeline",
         "pipeline.deploy",
+        "source_tree",
         "web_ui",
     },
-    "ci.airgap": {"fixtures.cluster", "kubekit"},
+    "ci.airgap": {"kubekit", "source_tree"},
     # ci.airgap: the KFP source the build pins (kfp_source), whose protos the IR is checked on
     "ci.validate": {
         "ci.airgap",
@@ -103,7 +115,7 @@ def layer(module: str) -> str:
     """The unit of the rules above that *module* belongs to."""
     parts = module.split(".")
     if parts[0] == "fixtures":
-        if len(parts) > 1 and parts[1] in ("cluster", "created", "history", "platforms"):
+        if len(parts) > 1 and parts[1] in ROOMS:
             return f"fixtures.{parts[1]}"
         return CORE if len(parts) > 1 and parts[1] in FIXTURES_CORE else TOP
     if (

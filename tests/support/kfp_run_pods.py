@@ -1,5 +1,5 @@
 """Real pods shaped like a KFP run's, for the cluster tier: the labels KFP and Argo put on a
-run's pods (what fixtures/cluster/classify.py reads), the project image, and waits on what a
+run's pods (what fixtures/kfp/classify.py reads), the project image, and waits on what a
 pod's status shows. Not a double: the pods run in the tier's kind cluster.
 
 Every pod is applied with :meth:`fixtures.created.kube_resources.KubeObject.apply_all` into

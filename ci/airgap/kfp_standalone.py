@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from ci.airgap import cache, docker, gobuild, images, kfp_source, pins, rootfs
+from ci.airgap import cache, docker_cli, gobuild, images, kfp_source, pins, rootfs
 
 HERE = Path(__file__).resolve().parent / "kfp"
 Step = Callable[..., Any]  # __main__.Table.step: (what, version, work, detail) -> result
@@ -370,8 +370,8 @@ def metadata_image(root: Path, python_base: str) -> images.BuiltImage | None:
     tag = images.tagged(
         "mnist-e2e/kfp-metadata", "stand-in", python_base, dockerfile, _tree_key(sources)
     )
-    if docker.image_exists(tag):
-        return images.BuiltImage(tag, docker.image_size(tag), False)
+    if docker_cli.image_exists(tag):
+        return images.BuiltImage(tag, docker_cli.image_size(tag), False)
     with tempfile.TemporaryDirectory(prefix="mnist-e2e-metadata-") as tmp:
         context = Path(tmp)
         for entry, source in zip(allowed, sources, strict=True):
@@ -383,7 +383,7 @@ def metadata_image(root: Path, python_base: str) -> images.BuiltImage | None:
                 shutil.copy2(source, target)
         (context / "Dockerfile").write_text(dockerfile)
         images.build_in(context, tag, args={"BASE_IMAGE": python_base}, network="host")
-    return images.BuiltImage(tag, docker.image_size(tag), True)
+    return images.BuiltImage(tag, docker_cli.image_size(tag), True)
 
 
 # -- manifests ---------------------------------------------------------------------------------
@@ -591,7 +591,7 @@ def local_tree(kfp_kustomize: Path, argo_dir: Path, folder: Path) -> Path:
     return kfp_root
 
 
-HEADER = """# Kubeflow Pipelines {version} standalone ({part}), rendered by ci/airgap/kfp.py from KFP's
+HEADER = """# Kubeflow Pipelines {version} standalone ({part}), rendered by ci/airgap/kfp_standalone.py from KFP's
 # release source and Argo's module; every image local, pulled never.
 # Left out: {left_out}.
 # PVCs made emptyDir (no storage provisioner on the air-gapped node): {pvcs}.

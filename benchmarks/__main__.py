@@ -52,6 +52,10 @@ BENCHMARKS = {
         "benchmarks.kind_e2e",
         "the kind e2e with the real KFP (--airgap): from nothing, then warm, side by side",
     ),
+    "rehearsal": (
+        "benchmarks.gke_rehearsal",
+        "the GKE rehearsal next to the kind e2e on one cluster: phases, kind load vs push + pull",
+    ),
     "faults": (
         "benchmarks.faults",
         "KFP run wall time with each ride-through fault vs none; SIGTERM's signal-to-clean",

@@ -26,3 +26,17 @@ def test_each_step_lasts_until_the_next_the_last_is_unknown_midnight_crossed() -
 
 def test_an_empty_log_has_no_steps() -> None:
     assert step_seconds("") == []
+
+
+def test_the_rehearsal_benchmark_finds_each_runs_image_step_by_its_title() -> None:
+    from benchmarks.gke_rehearsal import step_named
+
+    log = "\n".join(
+        [
+            "07:47:47 provision 3/6: Kubeflow Pipelines 2.17.0 standalone",
+            "07:51:26 provision 4/6: the project image",
+            "07:54:11 provision 5/6: the model volume on the node",
+        ]
+    )
+    assert step_named(step_seconds(log), "the project image") == 165.0
+    assert step_named(step_seconds(log), "no such step") is None

@@ -155,6 +155,7 @@ def test_every_kind_has_a_rank_and_a_class() -> None:
         "kind-cluster",
         "docker-network",
         "docker-container",
+        "docker-image-tags",
         "node-dir",
     }
     ranks = {cls(Resource(kind, "x", {"namespace": "n"})).rank for kind, cls in registered.items()}
@@ -205,3 +206,34 @@ def test_leftovers_reports_what_is_still_there(tmp_path: Path) -> None:
 def test_final_kfp_states_are_not_terminated(state: str) -> None:
     assert state in FINAL_STATES
     assert "RUNNING" not in FINAL_STATES
+
+
+def test_keep_cluster_keeps_kinds_network_with_the_cluster_and_teardown_kept_deletes_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fixtures import lifecycle
+
+    keep = {"created": True, "keep": True, **CTX}
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    for resource in [
+        Resource("kind-cluster", "mnist-e2e", keep),
+        Resource("docker-network", "kind", {"keep": True}),
+        *kind_run(created=True)[1:],
+    ]:
+        ledger.record(resource)
+    actions = teardown_plan.plan(ledger.resources())
+    assert "kind" not in names(actions, "delete") and "mnist-e2e" not in names(actions, "delete")
+    assert NS in names(actions, "delete")
+
+    planned: list[list[str]] = []
+
+    def record_plan(resources: list[Resource], **kwargs: object) -> list[str]:
+        planned.append(names(teardown_plan.plan(resources), "delete"))
+        return []
+
+    monkeypatch.setattr(teardown_plan, "teardown", record_plan)
+    monkeypatch.setattr(teardown_plan, "leftovers", lambda resources, **kwargs: [])
+    lifecycle.tear_down(ledger, kept_too=True)
+    # --kept: the cluster and the network are deleted; what was inside goes with the cluster
+    assert {"mnist-e2e", "kind"} <= set(planned[0]) and NS not in planned[0]
+    assert ledger.resources()[0].details["keep"] is True  # the ledger itself is not rewritten

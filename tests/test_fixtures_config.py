@@ -157,3 +157,9 @@ def test_a_cluster_run_needs_only_the_test_digits_in_its_data_dir(tmp_path):
     HarnessConfig(platform="kind", data_dir=tmp_path).validate()
     with pytest.raises(OptionError, match="has no train-images"):
         HarnessConfig(data_dir=tmp_path).validate()
+
+
+def test_keep_cluster_is_for_the_platform_that_creates_clusters() -> None:
+    HarnessConfig(platform="kind", keep_cluster=True).validate()
+    with pytest.raises(OptionError, match="--platform local creates none: drop --keep-cluster"):
+        HarnessConfig(platform="local", keep_cluster=True).validate()

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from fixtures import rehearsal
 from fixtures.config import HarnessConfig
-from fixtures.created.kind_resources import DockerContainer
+from fixtures.created import kind_resources
+from fixtures.created.kind_resources import DockerContainer, DockerImageTags
 from fixtures.created.registry import kind_of
 from fixtures.created.resource_kind import RANKS
 from fixtures.ledger import Ledger
@@ -18,18 +21,19 @@ RUN = "mnist-e2e-20261205t070000z-abcd"
 
 
 def test_the_emulator_runs_on_kinds_network_published_on_loopback_only() -> None:
-    argv = rehearsal.container_run_argv(f"{RUN}-gcs", "mnist-e2e/gcs-emulator:x", 9023, RUN)
+    argv = rehearsal.container_run_argv(f"{RUN}-gcs", "mnist-e2e/gcs-emulator:x", 9023, RUN, "c1")
     assert argv[argv.index("--network") + 1] == "kind"
     assert argv[argv.index("--publish") + 1] == "127.0.0.1::9023"
     assert argv[-1] == "mnist-e2e/gcs-emulator:x"
     assert f"mnist-e2e/run-id={RUN}" in argv
+    assert "mnist-e2e/kind-cluster=c1" in argv  # the janitor cleaning c1 finds it by this
 
 
 def test_the_suite_runs_as_gke_with_both_emulator_addresses(tmp_path: Path) -> None:
     argv = rehearsal.gke_pytest_argv(
         "c1",
         "127.0.0.1:4001",
-        "127.0.0.1:4001/mnist-e2e:abc",
+        "mnist-e2e/python-base:abc",
         "http://127.0.0.1:4000",
         "http://172.18.0.5:9023",
         tmp_path / "junit.xml",
@@ -41,7 +45,9 @@ def test_the_suite_runs_as_gke_with_both_emulator_addresses(tmp_path: Path) -> N
     assert flags["--kube-context"] == "kind-c1"
     assert flags["--gcs-endpoint"] == "http://127.0.0.1:4000"
     assert flags["--gcs-endpoint-in-cluster"] == "http://172.18.0.5:9023"
-    assert flags["--image"] == "127.0.0.1:4001/mnist-e2e:abc"
+    # the gke platform builds and pushes the image itself, on the air-gapped base
+    assert "--image" not in flags
+    assert flags["--base-image"] == "mnist-e2e/python-base:abc"
     assert flags["--registry"] == "127.0.0.1:4001"
     assert argv[-2:] == ["-k", "export"]
     # the options pass the harness's own validation
@@ -52,6 +58,7 @@ def test_the_suite_runs_as_gke_with_both_emulator_addresses(tmp_path: Path) -> N
         registry=flags["--registry"],
         gcs_endpoint=flags["--gcs-endpoint"],
         gcs_endpoint_in_cluster=flags["--gcs-endpoint-in-cluster"],
+        base_image=flags["--base-image"],
     ).validate()
 
 
@@ -93,3 +100,55 @@ def test_the_air_gapped_cluster_config_sets_containerds_config_path() -> None:
     config = yaml.safe_load(Path("ci/kind/cluster-airgap.yaml").read_text())
     patches = "\n".join(config["containerdConfigPatches"])
     assert f'config_path = "{rehearsal.CERTS_D}"' in patches
+
+
+def test_the_gke_runs_image_tags_under_the_registrys_name_are_untagged(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The gke run tags its build ``127.0.0.1:PORT/mnist-e2e:SHA``; teardown untags every tag
+    of that name (only the tags: the image stays under its own), and then finds none."""
+    engine = {"127.0.0.1:4001/mnist-e2e:abc", "127.0.0.1:4001/mnist-e2e:def"}
+    calls: list[list[str]] = []
+
+    def run(what: str, argv: list[str], **kwargs: object) -> str:
+        calls.append(argv)
+        if argv[:3] == ["docker", "image", "ls"]:
+            return "\n".join(sorted(t for t in engine if t.startswith(argv[-1] + ":")))
+        assert argv[:2] == ["docker", "rmi"]
+        engine.difference_update(argv[2:])
+        return ""
+
+    monkeypatch.setattr(kind_resources.commands, "run", run)
+    entry = DockerImageTags.record(Ledger(tmp_path / "l.jsonl"), "127.0.0.1:4001/mnist-e2e")
+    tags = kind_of(entry)
+    assert tags.still_there(None) is not None  # type: ignore[arg-type]  # no clients needed
+    assert tags.delete(None) == "docker-image-tags 127.0.0.1:4001/mnist-e2e: removed 2"  # type: ignore[arg-type]
+    assert tags.still_there(None) is None  # type: ignore[arg-type]
+    assert engine == set() and ["docker", "rmi", "-f"] not in [c[:3] for c in calls]
+
+
+def test_the_nodes_image_pulls_are_read_from_the_kubelets_start_up_latency_lines() -> None:
+    def line(pod: str, start: str, end: str) -> str:
+        return (
+            'I1205 11:25:52.439210     675 pod_startup_latency_tracker.go:104] "Observed pod'
+            f' startup duration" pod="{pod}" podStartSLOduration=4.4 podStartE2EDuration="4.4s"'
+            ' podCreationTimestamp="2026-12-05 11:25:48 +0000 UTC"'
+            f' firstStartedPulling="{start}" lastFinishedPulling="{end}"'
+            ' observedRunningTime="2026-12-05 11:25:52.39 +0000 UTC m=+10.49"'
+        )
+
+    journal = "\n".join(
+        [
+            line(
+                "kube-system/coredns-1",
+                "0001-01-01 00:00:00 +0000 UTC",
+                "0001-01-01 00:00:00 +0000 UTC",
+            ),
+            line(
+                "run-ns/train-1",
+                "2026-12-05 11:30:01.250000001 +0000 UTC",
+                "2026-12-05 11:30:45.5 +0000 UTC",
+            ),
+        ]
+    )
+    assert rehearsal.image_pulls(journal) == [{"pod": "run-ns/train-1", "seconds": 44.2}]

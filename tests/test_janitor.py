@@ -147,6 +147,18 @@ def test_node_directories_are_dated_by_their_run_id_name() -> None:
     ]
 
 
+def test_the_rehearsals_containers_are_dated_by_their_run_id_label() -> None:
+    rows = [f"{OLD_RUN}-gcs\t{OLD_RUN}", f"{NEW_RUN}-registry\t{NEW_RUN}", "decoy\tsomething"]
+    (selected,) = janitor.select_containers(rows, NOW, TTL)
+    assert (selected.kind, selected.name, selected.run_id) == (
+        "docker-container",
+        f"{OLD_RUN}-gcs",
+        OLD_RUN,
+    )
+    entry = selected.resource(janitor.Where("kind-x", {"context": "kind-x"}))
+    assert (entry.kind, entry.name) == ("docker-container", f"{OLD_RUN}-gcs")
+
+
 def test_what_is_selected_is_deleted_by_the_run_teardown_in_its_order() -> None:
     from fixtures.created import teardown_plan
 
@@ -224,3 +236,17 @@ def test_kind_without_kind_has_nothing_to_clean(
     monkeypatch.delenv("MNIST_E2E_KUBE_CONTEXT", raising=False)
     assert main(["janitor", "--platform", "kind", "--older-than", "6h", "--dry-run"]) == 0
     assert "kind is not installed" in capsys.readouterr().out
+
+
+def test_the_janitor_lists_only_the_containers_beside_the_cluster_it_cleans(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fixtures.config import HarnessConfig
+    from fixtures.tools import commands
+
+    asked: list[list[str]] = []
+    monkeypatch.setattr(commands, "run", lambda what, argv, **kw: asked.append(argv) or "")
+    config = HarnessConfig(platform="kind", kube_context="kind-tier-1")
+    with janitor.Janitor(config, older_than=0) as cleaner:
+        assert cleaner._find_containers() == []
+    assert "label=mnist-e2e/kind-cluster=tier-1" in asked[0]

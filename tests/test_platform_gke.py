@@ -20,6 +20,7 @@ from fixtures.platforms import get_platform
 from fixtures.platforms.base import PlatformUnavailable
 from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.gke import GkePlatform, missing_tools
+from fixtures.tools import docker_images
 
 RUN = "mnist-e2e-20261125t120000z-abcd"
 GKE = {
@@ -256,3 +257,29 @@ def test_a_rehearsal_run_serves_with_the_stand_in_and_trains_on_the_sample(
     assert subject.storage_env() == {"STORAGE_EMULATOR_HOST": "http://127.0.0.1:9023"}
     assert "serving_image" not in gke(tmp_path).pipeline_parameters()
     assert gke(tmp_path).storage_env() == {}
+
+
+# -- --base-image: the gke run's own build on another base (the rehearsal's air-gapped one) --
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"platform": "kind"}, "--platform kind builds none that takes it: drop it"),
+        ({"platform": "gke", **GKE, "image": "r/x:1"}, "--image names one already built"),
+    ],
+)
+def test_a_base_image_without_a_gke_build_is_an_option_error(
+    options: dict[str, str], message: str
+) -> None:
+    with pytest.raises(OptionError, match=message):
+        HarnessConfig(base_image="mnist-e2e/python-base:1", **options).validate()
+
+
+def test_the_gke_build_runs_and_plans_the_dockerfile_on_the_base_image(tmp_path: Path) -> None:
+    platform = gke(tmp_path, base_image="mnist-e2e/python-base:1")
+    argv = docker_images.build_argv("r/mnist-e2e:1", tmp_path, "mnist-e2e/python-base:1")
+    assert argv[argv.index("--build-arg") + 1] == "BASE_IMAGE=mnist-e2e/python-base:1"
+    assert "--build-arg" not in docker_images.build_argv("r/mnist-e2e:1", tmp_path)
+    image_step = next(s for s in platform.steps() if s.title == "the project image")
+    assert any("--build-arg BASE_IMAGE=mnist-e2e/python-base:1" in line for line in image_step.does)

@@ -128,3 +128,24 @@ def test_a_kept_run_is_torn_down_later_from_its_ledger(
     assert f"teardown: tempdir {export_copy}: removed" in out
     assert "teardown: kind-cluster dev: skipped, adopted, not created by this run" in out
     assert not export_copy.exists()
+
+
+@pytest.mark.parametrize("keep_cluster", [False, True])
+def test_keep_cluster_marks_the_created_cluster_and_kinds_network_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_cluster: bool
+) -> None:
+    from fixtures.kind import kindctl
+    from fixtures.tools import commands
+
+    platform = kind(tmp_path, keep_cluster=keep_cluster)
+    ran: list[list[str]] = []
+    monkeypatch.setattr(kindctl, "existing_clusters", lambda kind="kind": [])
+    monkeypatch.setattr(commands, "run", lambda what, argv, **kw: ran.append(argv) or "bridge")
+    monkeypatch.setattr(KindPlatform, "_guard_node_network", lambda self: None)
+    monkeypatch.setattr(KindPlatform, "_remove_kindnet_cpu_limit", lambda self: None)
+    platform._cluster()
+    cluster, network = platform.ledger.resources()
+    assert (cluster.kind, network.kind) == ("kind-cluster", "docker-network")
+    assert cluster.details.get("keep", False) is keep_cluster
+    assert network.details.get("keep", False) is keep_cluster
+    assert any(argv[1:3] == ["create", "cluster"] for argv in ran)

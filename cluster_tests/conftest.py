@@ -147,12 +147,12 @@ def node(cluster: KindPlatform) -> str:
 def step_identity(cluster: KindPlatform) -> tuple[str, str]:
     """The namespace and service account a KFP step of this pipeline runs as, made the way
     KFP's manifests make them when KFP is not installed. Teardown: they go with the cluster."""
-    from fixtures.created.kube_resources import KubeObject
+    from fixtures.created.kube_resources import CreatedObject
 
     api = k8s.CoreV1Api(cluster.api())
     existing = {n.metadata.name for n in api.list_namespace().items}
     if PIPELINE_NAMESPACE not in existing:
-        KubeObject.apply_all(
+        CreatedObject.apply_all(
             cluster.api(),
             [
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PIPELINE_NAMESPACE}},
@@ -200,7 +200,7 @@ def run_step_pod(
     in the step namespace, as its service account, as uid 10001, the model PVC at /mnt.
     Returns the pod's log; fails the test with the log when the pod fails. The pod is in
     the run's ledger, so the run's teardown deletes it."""
-    from fixtures.created.kube_resources import KubeObject
+    from fixtures.created.kube_resources import CreatedObject
     from kubekit.exceptions import NotReady
     from kubekit.wait import wait_until
 
@@ -239,7 +239,7 @@ def run_step_pod(
             ],
         },
     }
-    KubeObject.apply_all(
+    CreatedObject.apply_all(
         platform.api(),
         [pod],
         ledger=platform.ledger,

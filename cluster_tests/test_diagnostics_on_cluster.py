@@ -21,7 +21,7 @@ from kubernetes.client import V1Pod
 from cluster_tests import kfp_runs
 from cluster_tests.kfp_runs import Shell
 from fixtures.created.kfp_resources import KfpRun
-from fixtures.created.kube_resources import Namespace
+from fixtures.created.kube_resources import CreatedNamespace
 from fixtures.kfp.kfp_api import KfpApi
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
@@ -74,7 +74,7 @@ def test_collect_writes_pods_events_logs_and_the_cause_redacted(
     pods.wait_for_pod(run, name, namespace, "to crash-loop", restarted_and_backing_off)
     subject = collector(run, tmp_path)
     subject.ledger.record(
-        Namespace.entry(namespace, context=run.context, kubeconfig=run.kubeconfig)
+        CreatedNamespace.entry(namespace, context=run.context, kubeconfig=run.kubeconfig)
     )
     dest = tmp_path / "diagnostics"
     written = subject.collect_diagnostics(dest)

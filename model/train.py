@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from model import distribute
-from model.contract import MODEL_TYPES
+from model.contract import GS_SCHEME, MODEL_TYPES
 
 if TYPE_CHECKING:
     from model.data import MnistData
@@ -52,7 +52,7 @@ def _positive(kind: Callable[[str], Any], what: str) -> Callable[[str], Any]:
 
 def _local_dir(text: str) -> Path:
     # A prefix test, not model.gcs: that imports google-cloud-storage (0.4 s) before any check.
-    if text.startswith("gs://"):
+    if text.startswith(GS_SCHEME):
         raise argparse.ArgumentTypeError(
             f"{text!r} is a gs:// URI; this must be a local path (only --tf-export-dir may be"
             " gs://)"
@@ -61,7 +61,7 @@ def _local_dir(text: str) -> Path:
 
 
 def _export_dir(text: str) -> str:
-    bucket = text[len("gs://") :].partition("/")[0] if text.startswith("gs://") else "-"
+    bucket = text[len(GS_SCHEME) :].partition("/")[0] if text.startswith(GS_SCHEME) else "-"
     if not text.strip() or not bucket:
         raise argparse.ArgumentTypeError(
             f"{text!r} names no directory; expected a path or gs://BUCKET[/PREFIX]"

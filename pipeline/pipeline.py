@@ -17,6 +17,8 @@ from typing import Final
 from kfp import dsl, kubernetes
 from kfp.dsl.graph_component import GraphComponent
 
+from kubekit.constants import SERVE_STEP, TRAIN_STEP, WEB_UI_STEP
+from model.contract import GS_SCHEME
 from pipeline import components
 from pipeline.deploy import render
 
@@ -26,7 +28,7 @@ OVERLAY: Final = {"onprem": "kind", "gcp": "gke"}
 DEFAULT_IMAGE: Final = "mnist-e2e:dev"
 MOUNT_PATH: Final = render.MODEL_MOUNT
 DEFAULT_EXPORT: Final = {"onprem": f"{MOUNT_PATH}/export", "gcp": ""}
-EXPORT_PREFIX: Final = {"onprem": f"{MOUNT_PATH}/", "gcp": "gs://"}
+EXPORT_PREFIX: Final = {"onprem": f"{MOUNT_PATH}/", "gcp": GS_SCHEME}
 GCP_KEY_DIR: Final = render.GCP_CREDENTIALS_DIR
 
 # What the train step may use: TensorFlow on CPU, the CNN's batch of 100 digits. A quarter
@@ -98,7 +100,7 @@ def build_pipeline(
             data_dir=data_dir,
             export_dir_prefix=EXPORT_PREFIX[platform],
         )
-        trained.set_display_name("train")
+        trained.set_display_name(TRAIN_STEP)
         trained.set_cpu_request(TRAIN_RESOURCES["cpu_request"])
         trained.set_memory_request(TRAIN_RESOURCES["memory_request"])
         trained.set_memory_limit(TRAIN_RESOURCES["memory_limit"])
@@ -114,7 +116,7 @@ def build_pipeline(
             gcp_service_account=gcp_service_account,
             timeout_seconds=deploy_timeout_seconds,
         )
-        served.set_display_name("serve")
+        served.set_display_name(SERVE_STEP)
         ui = web_ui_op(
             namespace=namespace,
             run_id=run_id,
@@ -123,7 +125,7 @@ def build_pipeline(
             service_type=service_type,
             timeout_seconds=deploy_timeout_seconds,
         )
-        ui.set_display_name("web-ui")
+        ui.set_display_name(WEB_UI_STEP)
 
         # Every run must really train and deploy: a cached step would skip both.
         for task in (trained, served, ui):

@@ -21,6 +21,7 @@ from kubernetes.client import (
 )
 
 from fixtures.kfp import classify
+from kubekit.constants import PIPELINE_STEPS
 from tests.support import kube_objects as objects
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -281,7 +282,7 @@ def test_run_decision_fails_fast_on_the_runs_image_pull_error() -> None:
 
 
 def test_run_decision_done_on_success_and_failed_on_a_failed_step() -> None:
-    ok = run("SUCCEEDED", [task(s, "SUCCEEDED", i) for i, s in enumerate(classify.STEPS)])
+    ok = run("SUCCEEDED", [task(s, "SUCCEEDED", i) for i, s in enumerate(PIPELINE_STEPS)])
     bad = run("FAILED", [task("train", "FAILED")])
     assert classify.run_decision(ok, [], NOW)[0].done
     decision, _ = classify.run_decision(bad, [], NOW)

@@ -35,6 +35,7 @@ FIXTURES_CORE = {
     "prediction_log",
     "processes",
     "report",
+    "run_paths",
 }
 # The harness's rooms, each a package with one job (DESIGN.md draws them).
 ROOMS = ("created", "history", "kfp", "kind", "platforms", "tools")

@@ -12,7 +12,7 @@ import yaml
 from fixtures.config import HarnessConfig, OptionError
 from fixtures.created import gcs_resources
 from fixtures.created.clients import Clients, emulator_client
-from fixtures.created.registry import kind_of
+from fixtures.created.registry import resource_kind
 from fixtures.kfp.kfp_api import KfpEndpoint
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
@@ -235,7 +235,7 @@ def test_the_bucket_step_on_an_emulator_creates_grants_and_teardown_deletes(
     (entry,) = subject.ledger.resources()
     assert entry.details == {"project": "proj", "endpoint": gcs_emulator}
     with Clients() as clients:
-        recorded = kind_of(entry)
+        recorded = resource_kind(entry)
         assert (
             recorded.delete(clients) == f"bucket {subject.bucket}: 1 objects and the bucket deleted"
         )

@@ -18,14 +18,16 @@ from typing import Any, Final
 
 import yaml
 
-# The labels and KFP's step namespace and account are the project's, defined once in kubekit
-# (kubekit.constants imports nothing else of kubekit, so this module stays pure).
 from kubekit.constants import (
     COMPONENT_LABEL,
     PIPELINE_NAMESPACE,
     PIPELINE_SERVICE_ACCOUNT,
     RUN_ID_LABEL,
 )
+
+# The labels and KFP's step namespace and account are the project's, defined once in kubekit
+# (kubekit.constants imports nothing else of kubekit, so this module stays pure).
+from model.contract import UI_SERVERS_ENV
 
 Obj = dict[str, Any]
 
@@ -275,7 +277,7 @@ def web_ui_objects(
     objects = for_run(select(load_overlay(overlay, rendered_dir), "web-ui"), namespace, run_id)
     container = _container(_only(objects, "Deployment", WEB_UI_NAME), WEB_UI_NAME)
     container["image"] = image
-    _env(container, "MNIST_UI_MODEL_SERVERS")["value"] = f"default={model_server}"
+    _env(container, UI_SERVERS_ENV)["value"] = f"default={model_server}"
     _only(objects, "Service", WEB_UI_NAME)["spec"]["type"] = service_type
     return objects
 

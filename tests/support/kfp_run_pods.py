@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from kubernetes.client import V1ContainerStatus, V1Pod
 
-from fixtures.created.kube_resources import KubeObject
+from fixtures.created.kube_resources import CreatedObject
 from fixtures.platforms.kind import KindPlatform
 from kubekit.constants import KFP_RUN_LABEL, WORKFLOW_LABEL, run_labels
 from kubekit.exceptions import NotReady
@@ -71,7 +71,7 @@ def run_pod(
 
 def apply(platform: KindPlatform, bodies: Sequence[Mapping[str, Any]]) -> None:
     """Apply *bodies* into the cluster, each recorded in *platform*'s ledger first."""
-    KubeObject.apply_all(
+    CreatedObject.apply_all(
         platform.api(),
         bodies,
         ledger=platform.ledger,

@@ -328,14 +328,7 @@ def storage_objects(
     all pods using them) are pinned to that node; a one-node cluster needs no pinning. When
     the steps run in *namespace* itself (multi-user Kubeflow), one PV and PVC suffice.
     """
-    if overlay != "kind":
-        raise RenderError(f"overlay {overlay!r} has no model volume; the export goes to gs://")
-    _check_dns_label(pvc_name, "PVC name")
-    check_namespace(pipeline_namespace)
-    if not re.match(r"^/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$", host_dir) or ".." in host_dir.split("/"):
-        raise RenderError(f"host dir {host_dir!r} is not an absolute path without '..'")
-    if size is not None and not re.match(r"^[1-9]\d*(Mi|Gi|Ti)$", size):
-        raise RenderError(f"PVC size {size!r} is not like 512Mi, 1Gi or 2Ti")
+    _check_storage_options(overlay, pvc_name, pipeline_namespace, host_dir, node_name, size)
     template = for_run(select(load_overlay(overlay, rendered_dir), "storage"), namespace, run_id)
     volume_template = _only(template, "PersistentVolume", PVC_NAME)
     claim_template = _only(template, "PersistentVolumeClaim", PVC_NAME)
@@ -351,22 +344,7 @@ def storage_objects(
         volume["spec"]["claimRef"] = {"namespace": claim_namespace, "name": pvc_name}
         volume["spec"]["hostPath"]["path"] = f"{host_dir.rstrip('/')}/{namespace}"
         if node_name is not None:
-            _check_dns_label(node_name, "node name")
-            volume["spec"]["nodeAffinity"] = {
-                "required": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {
-                                    "key": "kubernetes.io/hostname",
-                                    "operator": "In",
-                                    "values": [node_name],
-                                }
-                            ]
-                        }
-                    ]
-                }
-            }
+            volume["spec"]["nodeAffinity"] = _pinned_to(node_name)
         claim["metadata"].update(name=pvc_name, namespace=claim_namespace)
         claim["spec"]["volumeName"] = volume["metadata"]["name"]
         if size is not None:
@@ -374,6 +352,33 @@ def storage_objects(
             claim["spec"]["resources"]["requests"]["storage"] = size
         objects += [volume, claim]
     return objects
+
+
+def _check_storage_options(
+    overlay: str,
+    pvc_name: str,
+    pipeline_namespace: str,
+    host_dir: str,
+    node_name: str | None,
+    size: str | None,
+) -> None:
+    """RenderError naming the first of :func:`storage_objects`' options that cannot be."""
+    if overlay != "kind":
+        raise RenderError(f"overlay {overlay!r} has no model volume; the export goes to gs://")
+    _check_dns_label(pvc_name, "PVC name")
+    check_namespace(pipeline_namespace)
+    if not re.match(r"^/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$", host_dir) or ".." in host_dir.split("/"):
+        raise RenderError(f"host dir {host_dir!r} is not an absolute path without '..'")
+    if size is not None and not re.match(r"^[1-9]\d*(Mi|Gi|Ti)$", size):
+        raise RenderError(f"PVC size {size!r} is not like 512Mi, 1Gi or 2Ti")
+    if node_name is not None:
+        _check_dns_label(node_name, "node name")
+
+
+def _pinned_to(node_name: str) -> Obj:
+    """A PersistentVolume's nodeAffinity: only on the node *node_name*."""
+    term = {"key": "kubernetes.io/hostname", "operator": "In", "values": [node_name]}
+    return {"required": {"nodeSelectorTerms": [{"matchExpressions": [term]}]}}
 
 
 # -- helpers ---------------------------------------------------------------------------------

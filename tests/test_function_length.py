@@ -8,21 +8,9 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.product_code import PRODUCT, python_files
+
 MAX_LINES = 60
-# The product: what a user runs or the harness is (tests, e2e and benchmarks are not).
-PRODUCT = (
-    "ci",
-    "fixtures",
-    "kubekit",
-    "metadata_server",
-    "model",
-    "pipeline",
-    "serving",
-    "source_tree",
-    "tf_serving_api",
-    "web_ui",
-)
 # Known to be over, each with why it is still here: the list only shrinks (a test fails when
 # one of them fits, so it is dropped here).
 STILL_LONG: dict[str, str] = {
@@ -65,22 +53,15 @@ def too_long(path: Path, relative: str) -> list[str]:
     ]
 
 
-def product_files() -> Iterator[tuple[Path, str]]:
-    for package in PRODUCT:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            if "_generated" not in path.parts:
-                yield path, path.relative_to(ROOT).as_posix()
-
-
 def test_no_product_function_runs_over_the_limit() -> None:
-    found = [line for path, relative in product_files() for line in too_long(path, relative)]
+    found = [line for path, relative in python_files(PRODUCT) for line in too_long(path, relative)]
     assert found == [], f"functions over {MAX_LINES} lines (split them):\n" + "\n".join(found)
 
 
 def test_the_known_long_ones_are_still_long() -> None:
     lengths = {
         f"{relative}::{name}": length
-        for path, relative in product_files()
+        for path, relative in python_files(PRODUCT)
         for name, _, length in functions(path)
     }
     shrunk = [key for key in STILL_LONG if lengths.get(key, 0) <= MAX_LINES]

@@ -9,20 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = (
-    "benchmarks",
-    "ci",
-    "fixtures",
-    "kubekit",
-    "metadata_server",
-    "model",
-    "pipeline",
-    "serving",
-    "source_tree",
-    "tf_serving_api",
-    "web_ui",
-)
+from tests.support.product_code import ROOT, python_files
+
 # The harness's own base modules: no platform, no cluster code, no lifecycle.
 FIXTURES_CORE = {
     "charts",
@@ -103,12 +91,9 @@ ALLOWED: dict[str, set[str]] = {
 
 def modules() -> dict[str, Path]:
     found = {}
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            if "_generated" in path.parts:
-                continue
-            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-            found[name.removesuffix(".__init__")] = path
+    for path, relative in python_files():
+        name = relative.removesuffix(".py").replace("/", ".")
+        found[name.removesuffix(".__init__")] = path
     return found
 
 

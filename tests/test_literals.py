@@ -10,19 +10,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-# The product's code: what runs (tests and their helpers may spell a value out to check it).
-SCANNED = (
-    "benchmarks",
-    "ci",
-    "fixtures",
-    "kubekit",
-    "model",
-    "pipeline",
-    "serving",
-    "source_tree",
-    "web_ui",
-)
+from tests.support.product_code import ROOT, python_files
+
 CONTRACT = "model/contract.py"
 KUBE = "kubekit/constants.py"
 HOMES: dict[str, str] = {
@@ -72,15 +61,8 @@ def misplaced(path: Path, relative: str) -> list[str]:
     return found
 
 
-def product_files() -> Iterator[tuple[Path, str]]:
-    for package in SCANNED:
-        for path in sorted((ROOT / package).rglob("*.py")):
-            if "_generated" not in path.parts:
-                yield path, path.relative_to(ROOT).as_posix()
-
-
 def test_a_known_literal_appears_only_in_its_home_module() -> None:
-    found = [line for path, relative in product_files() for line in misplaced(path, relative)]
+    found = [line for path, relative in python_files() for line in misplaced(path, relative)]
     assert found == [], "literals typed again beside their constant:\n" + "\n".join(found)
 
 

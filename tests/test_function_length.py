@@ -20,7 +20,6 @@ STILL_LONG: dict[str, str] = {
     "ci/airgap/kfp_standalone.py::kfp_images": "KFP's images, one block each; not split yet",
     "fixtures/charts.py::line_chart": "one SVG drawn top to bottom; not split yet",
     "fixtures/report.py::render": "one HTML report drawn top to bottom; not split yet",
-    "fixtures/rehearsal.py::_rehearse": "the rehearsal's stages; not split yet",
     "pipeline/pipeline.py::build_pipeline": "holds mnist_pipeline (below)",
     "pipeline/pipeline.py::build_pipeline.mnist_pipeline": "the KFP pipeline function: its 14"
     " parameters and the docstring KFP reads as their descriptions are one signature",

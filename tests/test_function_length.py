@@ -18,7 +18,6 @@ STILL_LONG: dict[str, str] = {
     " (issue 20 item 1, on its own branch)",
     "ci/airgap/__main__.py::build_all": "the air-gapped build's order of parts; not split yet",
     "ci/airgap/kfp_standalone.py::kfp_images": "KFP's images, one block each; not split yet",
-    "fixtures/report.py::render": "one HTML report drawn top to bottom; not split yet",
     "pipeline/pipeline.py::build_pipeline": "holds mnist_pipeline (below)",
     "pipeline/pipeline.py::build_pipeline.mnist_pipeline": "the KFP pipeline function: its 14"
     " parameters and the docstring KFP reads as their descriptions are one signature",

@@ -3,7 +3,7 @@ in the tier cluster, and of a real failed Kubeflow Pipelines run: its details fr
 KFP API, its pods' logs and events.
 
 An external KFP endpoint's bearer token kept out of the files is a unit test with the KFP
-stand-in (tests/test_cluster_diagnostics.py): KFP standalone behind a port-forward takes none.
+stand-in (tests/test_platform_diagnostics.py): KFP standalone behind a port-forward takes none.
 
 Each test's platform has a ledger of its own holding only what that test's run would have
 recorded (a namespace, a KFP run), so what is collected is that run's and nothing else; the

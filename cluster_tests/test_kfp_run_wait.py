@@ -4,8 +4,8 @@ submitted through the harness's KfpApi, run by KFP's Argo workflow, driver and l
 
 What a real KFP 2.17 cannot be made to show stays in unit tests: a run's pods found by a
 task's pod name (2.17 names Argo node ids there; its pods are found by their
-``pipeline/runid`` label) in tests/test_cluster_classify.py, and API faults with the KFP
-stand-in in tests/test_cluster_kfp_api.py.
+``pipeline/runid`` label) in tests/test_kfp_classify.py, and API faults with the KFP
+stand-in in tests/test_kfp_api.py.
 """
 
 from __future__ import annotations

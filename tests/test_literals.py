@@ -30,6 +30,8 @@ HOMES: dict[str, str] = {
     "app.kubernetes.io/managed-by": KUBE,  # MANAGED_BY_LABEL
     "mnist-e2e/run-id": KUBE,  # RUN_ID_LABEL
     "kind-": "fixtures/kind/kindctl.py",  # CONTEXT_PREFIX: a kind cluster's context
+    "serve ready": "fixtures/phases.py",  # SERVE_READY
+    "ui ready": "fixtures/phases.py",  # UI_READY
 }
 
 

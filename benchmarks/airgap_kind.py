@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.output import format_table
-from fixtures.cluster import kindctl
+from fixtures.kind import kindctl
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ def _timed(argv: list[str], env: dict[str, str] | None = None, timeout: float = 
 
 def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     """Measure; return the table and the JSON results."""
-    from ci.airgap import docker
+    from ci.airgap import docker_cli
     from ci.airgap.manifest import load
 
     rows: list[tuple[str, float, str]] = []
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         for role, image in sorted(
             set((r, i) for r, i in built.images.items() if r != "python-base")
         ):
-            size = f"{docker.image_size(image) / 1e9:.2f} GB"
+            size = f"{docker_cli.image_size(image) / 1e9:.2f} GB"
             seconds = _timed([built.kind, "load", "docker-image", image, "--name", cluster])
             rows.append((f"kind load {role} image", seconds, f"{image}, {size}"))
         lag = _service_programming(built, cluster)

@@ -20,23 +20,32 @@ import numpy as np
 from benchmarks.output import format_table
 from benchmarks.stats import median, percentile
 from fixtures import prediction_log, report
-from fixtures.cluster.docker_images import git_revision
 from fixtures.config import BUDGET_FACTOR
 from fixtures.history import report_section
 from fixtures.history.database import History
 from fixtures.history.recorder import record_and_compare
 from fixtures.history.records import GREEN, Probe, RunRecord, TestResult
-from fixtures.phases import Phase, PhaseClock
+from fixtures.phases import (
+    ASSERTIONS,
+    PROVISION,
+    SERVE_READY,
+    TEARDOWN,
+    TRAIN,
+    UI_READY,
+    Phase,
+    PhaseClock,
+)
+from source_tree.image_tag import git_revision
 
 ROOT = Path(__file__).resolve().parents[1]
 # A local run's phases as measured (docs/history.md): name → (starts at, seconds).
 PHASES = {
-    "provision": (0.0, 0.9),
-    "train": (0.9, 23.1),
-    "serve ready": (0.9, 23.1),
-    "ui ready": (0.9, 23.1),
-    "assertions": (24.1, 3.6),
-    "teardown": (27.8, 0.4),
+    PROVISION: (0.0, 0.9),
+    TRAIN: (0.9, 23.1),
+    SERVE_READY: (0.9, 23.1),
+    UI_READY: (0.9, 23.1),
+    ASSERTIONS: (24.1, 3.6),
+    TEARDOWN: (27.8, 0.4),
 }
 TESTS = 27
 PROBES = 100

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.output import format_table
-from fixtures.cluster.kfp_task_times import step_times
+from fixtures.kfp.kfp_task_times import step_times
 
 ROOT = Path(__file__).resolve().parents[1]
 _STEP_LINE = re.compile(r"^(\d\d:\d\d:\d\d) (\w+ \d+/\d+: .+)$")

@@ -16,7 +16,7 @@ from typing import Any
 
 from kubernetes import client as k8s
 
-from fixtures.cluster import kindctl
+from fixtures.kind import kindctl
 from kubekit import objects
 from kubekit.wait import until
 from pipeline.deploy.rollout_watch import wait_for_rollout

@@ -22,7 +22,7 @@ from fixtures.platforms.local import LOOPBACK, model_server_argv
 from fixtures.ports import free_port
 from kubekit.exceptions import NotReady
 from kubekit.wait import wait_until
-from model.contract import MODEL_NAME
+from model.contract import MODEL_NAME, SERVING_HOST_ENV, UI_MODEL_NAME_ENV, UI_SERVERS_ENV
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 180.0
@@ -98,7 +98,7 @@ def local_stack(export_base: Path, workdir: Path, *, with_ui: bool) -> Iterator[
     """Start the model server on *export_base* (and the web UI); stop both on exit."""
     ledger = Ledger(workdir / "ledger.jsonl")
     logs = workdir / "logs"
-    env = {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "MNIST_SERVING_HOST": LOOPBACK}
+    env = {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", SERVING_HOST_ENV: LOOPBACK}
     try:
         grpc_port, rest_port = free_port(), free_port()
         server = processes.start(
@@ -121,8 +121,8 @@ def local_stack(export_base: Path, workdir: Path, *, with_ui: bool) -> Iterator[
                 log_path=logs / "web-ui.log",
                 env={
                     **env,
-                    "MNIST_UI_MODEL_SERVERS": f"local={target}",
-                    "MNIST_UI_MODEL_NAME": MODEL_NAME,
+                    UI_SERVERS_ENV: f"local={target}",
+                    UI_MODEL_NAME_ENV: MODEL_NAME,
                 },
                 cwd=REPO_ROOT,
                 ports=[ui_port],

@@ -16,21 +16,20 @@ from pathlib import Path
 import pytest
 from kubernetes import client as k8s
 
-from ci.airgap import docker as docker_cli
-from ci.airgap import pins
+from ci.airgap import docker_cli, pins
 from ci.airgap.manifest import Manifest
-from fixtures.cluster import kindctl
-from fixtures.cluster.kfp_api import KfpApi
-from fixtures.cluster.kfp_session import kfp_api
-from fixtures.cluster.plan import Step
 from fixtures.config import HarnessConfig
 from fixtures.created import teardown_plan
+from fixtures.kfp.kfp_api import KfpApi
+from fixtures.kfp.kfp_session import kfp_api
+from fixtures.kind import kindctl
 from fixtures.ledger import Ledger
 from fixtures.naming import new_run_id
 from fixtures.phases import PhaseClock
 from fixtures.platforms import airgap, cluster_base
 from fixtures.platforms.base import PlatformUnavailable
 from fixtures.platforms.kind import KindPlatform
+from fixtures.platforms.plan import Step
 from kubekit.constants import PIPELINE_NAMESPACE, PIPELINE_SERVICE_ACCOUNT, run_labels
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,12 +147,12 @@ def node(cluster: KindPlatform) -> str:
 def step_identity(cluster: KindPlatform) -> tuple[str, str]:
     """The namespace and service account a KFP step of this pipeline runs as, made the way
     KFP's manifests make them when KFP is not installed. Teardown: they go with the cluster."""
-    from fixtures.created.kube_resources import KubeObject
+    from fixtures.created.kube_resources import CreatedObject
 
     api = k8s.CoreV1Api(cluster.api())
     existing = {n.metadata.name for n in api.list_namespace().items}
     if PIPELINE_NAMESPACE not in existing:
-        KubeObject.apply_all(
+        CreatedObject.apply_all(
             cluster.api(),
             [
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PIPELINE_NAMESPACE}},
@@ -201,7 +200,7 @@ def run_step_pod(
     in the step namespace, as its service account, as uid 10001, the model PVC at /mnt.
     Returns the pod's log; fails the test with the log when the pod fails. The pod is in
     the run's ledger, so the run's teardown deletes it."""
-    from fixtures.created.kube_resources import KubeObject
+    from fixtures.created.kube_resources import CreatedObject
     from kubekit.exceptions import NotReady
     from kubekit.wait import wait_until
 
@@ -240,7 +239,7 @@ def run_step_pod(
             ],
         },
     }
-    KubeObject.apply_all(
+    CreatedObject.apply_all(
         platform.api(),
         [pod],
         ledger=platform.ledger,

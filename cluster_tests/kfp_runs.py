@@ -22,12 +22,12 @@ from kfp import kubernetes as kfp_kubernetes
 from kfp.dsl.base_component import BaseComponent
 from kubernetes.client import V1Pod
 
-from fixtures.cluster import classify
-from fixtures.cluster.kfp_api import KfpApi, KfpEndpoint, pipeline_spec_from_yaml
 from fixtures.created.kfp_resources import KfpExperiment, KfpRun
+from fixtures.kfp import classify
+from fixtures.kfp.kfp_api import KfpApi, KfpEndpoint, pipeline_spec_from_yaml
 from fixtures.ledger import Ledger
 from fixtures.naming import new_run_id
-from kubekit.constants import KFP_RUN_LABEL, PIPELINE_NAMESPACE
+from kubekit.constants import KFP_RUN_LABEL, PIPELINE_NAMESPACE, label_selector
 from kubekit.exceptions import NotReady
 from kubekit.objects import Pod
 from kubekit.wait import wait_until
@@ -119,7 +119,9 @@ def submit_steps(cluster: Any, kfp: KfpApi, prefix: str, *steps: Shell) -> str:
 
 def run_pods(api: Any, kfp_run_id: str) -> list[V1Pod]:
     """The pods KFP made for the run (labelled ``pipeline/runid``)."""
-    return Pod.list(api, PIPELINE_NAMESPACE, label_selector=f"{KFP_RUN_LABEL}={kfp_run_id}")
+    return Pod.list(
+        api, PIPELINE_NAMESPACE, label_selector=label_selector({KFP_RUN_LABEL: kfp_run_id})
+    )
 
 
 def wait_for_run_pod(

@@ -34,7 +34,7 @@ NO_RBAC_ACCOUNT = "tier-no-rbac"
 @pytest.fixture(scope="module")
 def namespace(run: KindPlatform) -> str:
     """A namespace for this module's Deployments, labelled and recorded as the run's."""
-    from fixtures.created.kube_resources import KubeObject
+    from fixtures.created.kube_resources import CreatedObject
 
     name = f"{run.namespace}-rollout"
     body = {
@@ -42,7 +42,7 @@ def namespace(run: KindPlatform) -> str:
         "kind": "Namespace",
         "metadata": {"name": name, "labels": run_labels(run.run_id)},
     }
-    KubeObject.apply_all(
+    CreatedObject.apply_all(
         run.api(), [body], ledger=run.ledger, context=run.context, kubeconfig=run.kubeconfig
     )
     return name

@@ -16,8 +16,8 @@ import pytest
 from kubernetes import client as k8s
 
 from cluster_tests.conftest import docker, run_step_pod, step
-from fixtures.cluster.portforward import read_status
 from fixtures.platforms.kind import KindPlatform
+from fixtures.tools.portforward import read_status
 from kubekit.constants import PIPELINE_NAMESPACE, PIPELINE_SERVICE_ACCOUNT
 from kubekit.exceptions import NotReady
 from kubekit.wait import until, wait_until

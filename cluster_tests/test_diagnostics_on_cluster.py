@@ -3,7 +3,7 @@ in the tier cluster, and of a real failed Kubeflow Pipelines run: its details fr
 KFP API, its pods' logs and events.
 
 An external KFP endpoint's bearer token kept out of the files is a unit test with the KFP
-stand-in (tests/test_cluster_diagnostics.py): KFP standalone behind a port-forward takes none.
+stand-in (tests/test_platform_diagnostics.py): KFP standalone behind a port-forward takes none.
 
 Each test's platform has a ledger of its own holding only what that test's run would have
 recorded (a namespace, a KFP run), so what is collected is that run's and nothing else; the
@@ -20,9 +20,9 @@ from kubernetes.client import V1Pod
 
 from cluster_tests import kfp_runs
 from cluster_tests.kfp_runs import Shell
-from fixtures.cluster.kfp_api import KfpApi
 from fixtures.created.kfp_resources import KfpRun
-from fixtures.created.kube_resources import Namespace
+from fixtures.created.kube_resources import CreatedNamespace
+from fixtures.kfp.kfp_api import KfpApi
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
 from fixtures.platforms.kind import KindPlatform
@@ -74,7 +74,7 @@ def test_collect_writes_pods_events_logs_and_the_cause_redacted(
     pods.wait_for_pod(run, name, namespace, "to crash-loop", restarted_and_backing_off)
     subject = collector(run, tmp_path)
     subject.ledger.record(
-        Namespace.entry(namespace, context=run.context, kubeconfig=run.kubeconfig)
+        CreatedNamespace.entry(namespace, context=run.context, kubeconfig=run.kubeconfig)
     )
     dest = tmp_path / "diagnostics"
     written = subject.collect_diagnostics(dest)

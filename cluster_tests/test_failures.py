@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from fixtures.cluster import diagnostics
-from fixtures.created.kube_resources import KubeObject
+from fixtures.created.kube_resources import CreatedObject
+from fixtures.platforms import diagnostics
 from fixtures.platforms.kind import KindPlatform
 from kubekit.constants import run_labels
 from kubekit.wait import until
@@ -72,7 +72,7 @@ def broken(run: KindPlatform) -> dict[str, str]:
             "resources": {"requests": {"cpu": "64"}},
         },
     }
-    KubeObject.apply_all(
+    CreatedObject.apply_all(
         run.api(),
         [broken_deployment(run, name, spec) for name, spec in deployments.items()],
         ledger=run.ledger,

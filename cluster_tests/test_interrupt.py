@@ -30,9 +30,9 @@ import pytest
 from ci.airgap.manifest import Manifest, default_path
 from cluster_tests import fault_times, kfp_runs
 from cluster_tests.conftest import ROOT, docker, kind_clusters
-from fixtures.cluster import kindctl
-from fixtures.cluster.kfp_api import KfpApi
 from fixtures.created import teardown_plan
+from fixtures.kfp.kfp_api import KfpApi
+from fixtures.kind import kindctl
 from fixtures.ledger import Ledger, Resource
 from fixtures.platforms.kind import KindPlatform
 from kubekit.exceptions import NotReady

@@ -20,8 +20,8 @@ import pytest
 from cluster_tests import kfp_runs
 from cluster_tests.kfp_runs import Shell
 from fixtures.__main__ import main
-from fixtures.cluster.kfp_api import KfpApi
 from fixtures.created.kfp_resources import KfpExperiment, KfpRun
+from fixtures.kfp.kfp_api import KfpApi
 from fixtures.ledger import Ledger
 from fixtures.naming import new_run_id
 from fixtures.platforms.kind import KindPlatform

@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client as k8s
 
 from fixtures.__main__ import main
-from fixtures.created.kube_resources import KubeObject
+from fixtures.created.kube_resources import CreatedObject
 from fixtures.naming import new_run_id
 from fixtures.platforms.kind import KindPlatform
 from kubekit import objects
@@ -46,7 +46,7 @@ def test_the_janitor_removes_labelled_objects_and_spares_an_unlabelled_decoy(
             "metadata": {"name": decoy, "labels": {"mnist-e2e/run-id": new_run_id()}},
         },
     ]
-    KubeObject.apply_all(
+    CreatedObject.apply_all(
         cluster.api(),
         [*namespaces, volume],
         ledger=cluster.ledger,

@@ -26,10 +26,10 @@ from kubernetes import client as k8s
 from cluster_tests import fault_times, kfp_runs
 from cluster_tests.conftest import Waiter
 from cluster_tests.kfp_runs import Shell
-from fixtures.cluster import diagnostics
-from fixtures.cluster.kfp_api import KfpApi
 from fixtures.created import teardown_plan
+from fixtures.kfp.kfp_api import KfpApi
 from fixtures.ledger import Ledger
+from fixtures.platforms import diagnostics
 from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.kind import KindPlatform
 from kubekit.constants import PIPELINE_NAMESPACE

@@ -4,8 +4,8 @@ submitted through the harness's KfpApi, run by KFP's Argo workflow, driver and l
 
 What a real KFP 2.17 cannot be made to show stays in unit tests: a run's pods found by a
 task's pod name (2.17 names Argo node ids there; its pods are found by their
-``pipeline/runid`` label) in tests/test_cluster_classify.py, and API faults with the KFP
-stand-in in tests/test_cluster_kfp_api.py.
+``pipeline/runid`` label) in tests/test_kfp_classify.py, and API faults with the KFP
+stand-in in tests/test_kfp_api.py.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from cluster_tests import kfp_runs
 from cluster_tests.conftest import Waiter
 from cluster_tests.kfp_runs import Shell
-from fixtures.cluster import classify
-from fixtures.cluster.kfp_api import KfpApi
 from fixtures.created.kfp_resources import FINAL_STATES
+from fixtures.kfp import classify
+from fixtures.kfp.kfp_api import KfpApi
 from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.kind import KindPlatform
 from kubekit.exceptions import NotReady

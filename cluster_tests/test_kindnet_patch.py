@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from fixtures.cluster import kindctl
+from fixtures.kind import kindctl
 from fixtures.platforms.kind import KindPlatform
 from kubekit.constants import run_labels
 from kubekit.objects import DaemonSet

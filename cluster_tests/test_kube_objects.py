@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster import kfp_install
-from fixtures.cluster.clients import Clients
-from fixtures.created.kube_resources import KubeObject, Namespace
+from fixtures.created.clients import Clients
+from fixtures.created.kube_resources import CreatedNamespace, CreatedObject
+from fixtures.kind import kfp_install
 from fixtures.ledger import Ledger
 from fixtures.platforms.kind import KindPlatform
 from kubekit import objects
@@ -24,19 +24,19 @@ def test_a_live_namespace_of_that_name_is_never_adopted(
 ) -> None:
     name = f"tier-live-{secrets.token_hex(3)}"
     first = Ledger(tmp_path / "first.jsonl")
-    Namespace.create(
+    CreatedNamespace.create(
         cluster.api(), name, run_labels("x"), ledger=first, context=cluster.context, kubeconfig=None
     )
     second = Ledger(tmp_path / "second.jsonl")
     with pytest.raises(Conflict) as raised:
-        Namespace.create(
+        CreatedNamespace.create(
             cluster.api(), name, {}, ledger=second, context=cluster.context, kubeconfig=None
         )
     assert f"create Namespace {name}" in str(raised.value), raised.value
     assert second.resources() == [], "a run recorded (so would delete) a namespace not its own"
     assert [r.name for r in first.resources()] == [name]
     with Clients() as clients:
-        line = Namespace(first.resources()[0]).delete(clients)
+        line = CreatedNamespace(first.resources()[0]).delete(clients)
     assert line == f"namespace {name}: deleted (and everything in it)"
     assert objects.Namespace(cluster.api(), name).phase() is None, "delete returned too early"
 
@@ -47,9 +47,9 @@ def test_deleting_what_is_gone_says_so_and_reading_it_is_not_found(cluster: Kind
         "kind": "PersistentVolumeClaim",
         "metadata": {"name": f"tier-gone-{secrets.token_hex(3)}", "namespace": "default"},
     }
-    entry = KubeObject.entry_for(body, cluster.context, cluster.kubeconfig)
+    entry = CreatedObject.entry_for(body, cluster.context, cluster.kubeconfig)
     with Clients() as clients:
-        item = KubeObject(entry)
+        item = CreatedObject(entry)
         assert item.delete(clients).endswith(": already gone")
         assert item.still_there(clients) is None
     with pytest.raises(NotFound) as raised:
@@ -67,19 +67,19 @@ def test_apply_converges_and_the_ledger_entry_deletes_the_object(
         "metadata": {"name": name, "namespace": "default", "labels": {"try": "1"}},
     }
     ledger = Ledger(tmp_path / "ledger.jsonl")
-    KubeObject.apply_all(
+    CreatedObject.apply_all(
         cluster.api(), [body], ledger=ledger, context=cluster.context, kubeconfig=None
     )
     body["metadata"]["labels"] = {"try": "2"}
-    KubeObject.apply_all(
+    CreatedObject.apply_all(
         cluster.api(), [body], ledger=ledger, context=cluster.context, kubeconfig=None
     )
     account = objects.ServiceAccount(cluster.api(), name, "default")
     assert account.read().metadata.labels == {"try": "2"}
     with Clients() as clients:
-        lines = [KubeObject(r).delete(clients) for r in ledger.resources()]
+        lines = [CreatedObject(r).delete(clients) for r in ledger.resources()]
         assert lines[0] == f"ServiceAccount default/{name}: deleted"
-        assert KubeObject(ledger.resources()[0]).still_there(clients) is None
+        assert CreatedObject(ledger.resources()[0]).still_there(clients) is None
     assert not account.exists()
 
 
@@ -117,7 +117,7 @@ def test_the_kfp_install_wait_returns_once_its_deployments_are_available(
             },
         },
     }
-    Namespace.create(
+    CreatedNamespace.create(
         run.api(),
         namespace,
         run_labels(run.run_id),
@@ -126,7 +126,7 @@ def test_the_kfp_install_wait_returns_once_its_deployments_are_available(
         kubeconfig=run.kubeconfig,
     )
     assert kfp_install.installed_version(run.api(), namespace) is None
-    KubeObject.apply_all(
+    CreatedObject.apply_all(
         run.api(), [deployment], ledger=run.ledger, context=run.context, kubeconfig=None
     )
     kfp_install.wait_ready(run.api(), timeout=180, namespace=namespace)

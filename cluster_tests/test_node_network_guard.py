@@ -16,7 +16,7 @@ import pytest
 from kubernetes import client as k8s
 
 from cluster_tests.conftest import docker, run_step_pod
-from fixtures.cluster import kindctl
+from fixtures.kind import kindctl
 from fixtures.platforms.kind import KindPlatform
 
 OFF_NETWORK = "203.0.113.1"  # TEST-NET-3: no one's address; the host's network answers it here

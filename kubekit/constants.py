@@ -29,6 +29,12 @@ KFP_API_SERVICE: Final = "ml-pipeline"
 # against its protos. Here, at the bottom, so all three read the one constant.
 KFP_VERSION: Final = "2.17.0"
 KFP_API_PORT: Final = 8888
+# The pipeline's steps (its KFP tasks' display names), in the order they run: the pipeline
+# names its tasks so, the harness reads a run's progress by them, ci.validate checks the IR.
+TRAIN_STEP: Final = "train"
+SERVE_STEP: Final = "serve"
+WEB_UI_STEP: Final = "web-ui"
+PIPELINE_STEPS: Final = (TRAIN_STEP, SERVE_STEP, WEB_UI_STEP)
 # Labels and annotations KFP and Argo put on a run's pods.
 KFP_RUN_LABEL: Final = "pipeline/runid"
 WORKFLOW_LABEL: Final = "workflows.argoproj.io/workflow"

@@ -194,7 +194,7 @@ def typed(exc: BaseException, message: str, *, description: str, attempts: int) 
     """*exc* as the project's typed error carrying *message* (raise it ``from exc``)."""
     status = http_status(exc)
     if isinstance(exc, ApiError) or status is not None:
-        cls = api_error_class(status or getattr(exc, "status", 0))
+        cls = api_error_class(status or int(getattr(exc, "status", 0) or 0))
         return cls(message, status=status or 0, description=description, attempts=attempts)
     if is_unreachable(exc):
         return Unreachable(message, description=description, attempts=attempts)

@@ -14,6 +14,7 @@ are the ones the project creates or reads; nothing is discovered at run time.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, ClassVar, Final
@@ -23,7 +24,7 @@ from kubernetes import client as k8s
 from kubekit import retry
 from kubekit.constants import FIELD_MANAGER, REQUEST_TIMEOUT
 from kubekit.exceptions import NotFound
-from kubekit.wait import Decision, watch_until
+from kubekit.wait import WAKE_EVERY_SECONDS, Decision, watch_until
 
 Body = dict[str, Any]
 APPLY_CONTENT_TYPE: Final = "application/apply-patch+yaml"
@@ -83,7 +84,7 @@ class KubeObject:
         path: str,
         *,
         body: Any = None,
-        query: list[tuple[str, str]] | None = None,
+        query: builtins.list[tuple[str, str]] | None = None,
         content_type: str = "application/json",
         deadline: float | None = None,
     ) -> Any:
@@ -126,7 +127,7 @@ class KubeObject:
             deadline=deadline,
         )
 
-    def patch(self, operations: list[Body], *, deadline: float | None = None) -> Body:
+    def patch(self, operations: builtins.list[Body], *, deadline: float | None = None) -> Body:
         """Apply JSON-patch *operations* (``kubectl patch --type=json``): for an edit that
         apply cannot express, like removing a field another manager owns."""
         return self._request(
@@ -227,7 +228,7 @@ class KubeObject:
         *,
         label_selector: str = "",
         field_selector: str = "",
-    ) -> list[Any]:
+    ) -> builtins.list[Any]:
         """The objects of the kind (in *namespace*, or everywhere), as typed models."""
         call = cls._list_call(client, namespace)
         where = f" in {namespace}" if namespace else ""
@@ -246,7 +247,7 @@ class KubeObject:
         cls,
         client: k8s.ApiClient,
         description: str,
-        decide: Callable[[list[Any]], Decision],
+        decide: Callable[[builtins.list[Any]], Decision],
         *,
         timeout: float,
         namespace: str | None = None,
@@ -254,14 +255,13 @@ class KubeObject:
         field_selector: str = "",
         fatal: Callable[[], str | None] = lambda: None,
         wake_every: float | None = None,
-    ) -> list[Any]:
+    ) -> builtins.list[Any]:
         """Watch the kind's objects until ``decide(objects)`` is done (:func:`watch_until`)."""
         kwargs: dict[str, Any] = {}
         if label_selector:
             kwargs["label_selector"] = label_selector
         if field_selector:
             kwargs["field_selector"] = field_selector
-        extra = {} if wake_every is None else {"wake_every": wake_every}
         return watch_until(
             description,
             cls._list_call(client, namespace),
@@ -269,7 +269,7 @@ class KubeObject:
             timeout=timeout,
             list_kwargs=kwargs,
             fatal=fatal,
-            **extra,
+            wake_every=WAKE_EVERY_SECONDS if wake_every is None else wake_every,
         )
 
 

@@ -31,5 +31,16 @@ GRPC_PORT: Final = 9000
 REST_PORT: Final = 8500
 UI_PORT: Final = 5000
 
+# The URI scheme of a GCS location (model/gcs.py reads and writes there).
+GS_SCHEME: Final = "gs://"
+
+# The environment the web UI is configured by (web_ui/settings.py reads it; the platforms and
+# the deploy steps set it), and the model server's bind address (serving/flags.py).
+UI_SERVERS_ENV: Final = "MNIST_UI_MODEL_SERVERS"
+UI_MODEL_NAME_ENV: Final = "MNIST_UI_MODEL_NAME"
+UI_DATA_DIR_ENV: Final = "MNIST_UI_DATA_DIR"
+UI_TIMEOUT_ENV: Final = "MNIST_UI_TIMEOUT_SECONDS"
+SERVING_HOST_ENV: Final = "MNIST_SERVING_HOST"
+
 # The models the training program builds (--tf-model-type), as in the original example.
 MODEL_TYPES: Final = ("cnn", "linear")

@@ -13,7 +13,7 @@ from pathlib import Path
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
-GS_SCHEME = "gs://"
+from model.contract import GS_SCHEME
 
 
 def is_gs_uri(uri: str | os.PathLike[str]) -> bool:

@@ -21,11 +21,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from model import distribute
-from model.contract import MODEL_TYPES
+from model.contract import GS_SCHEME, MODEL_TYPES
 
 if TYPE_CHECKING:
     from model.data import MnistData
@@ -52,7 +53,7 @@ def _positive(kind: Callable[[str], Any], what: str) -> Callable[[str], Any]:
 
 def _local_dir(text: str) -> Path:
     # A prefix test, not model.gcs: that imports google-cloud-storage (0.4 s) before any check.
-    if text.startswith("gs://"):
+    if text.startswith(GS_SCHEME):
         raise argparse.ArgumentTypeError(
             f"{text!r} is a gs:// URI; this must be a local path (only --tf-export-dir may be"
             " gs://)"
@@ -61,7 +62,7 @@ def _local_dir(text: str) -> Path:
 
 
 def _export_dir(text: str) -> str:
-    bucket = text[len("gs://") :].partition("/")[0] if text.startswith("gs://") else "-"
+    bucket = text[len(GS_SCHEME) :].partition("/")[0] if text.startswith(GS_SCHEME) else "-"
     if not text.strip() or not bucket:
         raise argparse.ArgumentTypeError(
             f"{text!r} names no directory; expected a path or gs://BUCKET[/PREFIX]"
@@ -76,6 +77,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Train an MNIST model and export it as a versioned SavedModel.",
         allow_abbrev=False,  # a typo must not silently select another flag
     )
+    _location_flags(parser)
+    _training_flags(parser)
+    _output_flags(parser)
+    return parser.parse_args(argv)
+
+
+def _location_flags(parser: argparse.ArgumentParser) -> None:
+    """Where the data comes from, the checkpoint and the export go."""
     parser.add_argument(
         "--tf-data-dir",
         type=_local_dir,
@@ -98,6 +107,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="DIR_OR_GS_URI",
         help="base directory or gs://bucket/prefix; the model goes to <dir>/<version>/",
     )
+
+
+def _training_flags(parser: argparse.ArgumentParser) -> None:
+    """The model and how it is trained."""
     parser.add_argument(
         "--tf-model-type",
         choices=MODEL_TYPES,
@@ -125,6 +138,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="RATE",
         help="learning rate (default: 0.01): SGD with momentum 0.9 for cnn, Adam for linear",
     )
+
+
+def _output_flags(parser: argparse.ArgumentParser) -> None:
+    """What the run reports, and the export's version."""
     parser.add_argument(
         "--tf-metrics-path",
         type=_local_dir,
@@ -139,7 +156,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help="version number of the export (default: unix seconds, above any existing one)",
     )
-    return parser.parse_args(argv)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -174,6 +190,23 @@ def _error(message: object, status: int = 1) -> int:
     return status
 
 
+class Stop(Exception):
+    """A stage cannot go on: main prints the message and exits with *status*."""
+
+    def __init__(self, message: object, status: int = 1) -> None:
+        super().__init__(str(message))
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What training made: the model, and how fast it went."""
+
+    model: Any
+    steps_per_second: float
+    train_seconds: float
+
+
 # -- the program, in the order the data flows ------------------------------------------------
 
 
@@ -185,42 +218,61 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("model").setLevel(logging.INFO)
     try:
         tf_config = distribute.parse_tf_config(os.environ.get("TF_CONFIG"))
+        chief = distribute.is_chief(tf_config)
+        check_outputs(args, chief)
+        data = load_data(args, chief)
+        trained = train(args, data, tf_config, chief)
+        accuracy = evaluate(trained.model, data)
+        if not chief:
+            print("not the chief: the chief exports")
+            return 0
+        version, export_path = export_model(args, trained.model)
+        write_metrics(args, accuracy, version, export_path, trained)
     except distribute.TfConfigError as exc:
         return _error(exc, status=2)
-    chief = distribute.is_chief(tf_config)
+    except Stop as exc:
+        return _error(exc, exc.status)
+    return 0
 
-    # Check every place the chief will write, now: not after minutes of training.
+
+def check_outputs(args: argparse.Namespace, chief: bool) -> None:
+    """Check every place the chief will write, now: not after minutes of training."""
     from model import writable
 
-    if chief:
-        try:
-            writable.check_dir("--tf-export-dir", args.tf_export_dir)
-            if args.tf_model_dir is not None:
-                writable.check_dir("--tf-model-dir", args.tf_model_dir)
-            if args.tf_metrics_path is not None:
-                writable.check_file("--tf-metrics-path", args.tf_metrics_path)
-        except writable.NotWritable as exc:
-            return _error(exc)
+    if not chief:
+        return
+    try:
+        writable.check_dir("--tf-export-dir", args.tf_export_dir)
+        if args.tf_model_dir is not None:
+            writable.check_dir("--tf-model-dir", args.tf_model_dir)
+        if args.tf_metrics_path is not None:
+            writable.check_file("--tf-metrics-path", args.tf_metrics_path)
+    except writable.NotWritable as exc:
+        raise Stop(exc) from exc
 
-    # Prepare the data: the shipped sample, or MNIST from --tf-data-dir. NumPy only, so bad
-    # data is reported before TensorFlow spends seconds loading.
+
+def load_data(args: argparse.Namespace, chief: bool) -> MnistData:
+    """The shipped sample, or MNIST from --tf-data-dir. NumPy only, so bad data is reported
+    before TensorFlow spends seconds loading; then the export version is checked free."""
+    from model import versions
     from model.data import DownloadError, MnistFileError
 
     try:
         data = prepare_data(args.tf_data_dir)
     except (MnistFileError, DownloadError) as exc:
-        return _error(exc)
+        raise Stop(exc) from exc
     print(f"data: {len(data.train_labels)} train, {len(data.test_labels)} test digits")
-
-    from model import versions
-
     if chief and args.tf_export_version is not None:
         try:  # now, not after an hour of training
             versions.check_free(args.tf_export_dir, args.tf_export_version)
         except versions.ExportError as exc:
-            return _error(exc)
+            raise Stop(exc) from exc
+    return data
 
-    from model import export, networks, training
+
+def train(args: argparse.Namespace, data: MnistData, tf_config: Any, chief: bool) -> Trained:
+    """Build the model and train it for exactly --tf-train-steps batches; checkpoint it."""
+    from model import networks, training
 
     # One worker or several (TF_CONFIG). First, as MultiWorkerMirroredStrategy must set up its
     # collective ops before TensorFlow runs anything else.
@@ -237,7 +289,6 @@ def main(argv: list[str] | None = None) -> int:
     train_step = training.make_train_step(model, optimizer, strategy, args.tf_batch_size)
     batches = iter(strategy.experimental_distribute_dataset(dataset))
 
-    # Train for exactly --tf-train-steps batches.
     started = time.perf_counter()
     for step in range(1, args.tf_train_steps + 1):
         loss = train_step(batches)
@@ -249,46 +300,59 @@ def main(argv: list[str] | None = None) -> int:
           f" ({steps_per_second:.1f} steps/s)")  # fmt: skip
     with _writable_dir(args.tf_model_dir, chief) as model_dir:
         training.save_checkpoint(model, optimizer, model_dir, args.tf_train_steps)
+    return Trained(model, steps_per_second, train_seconds)
 
-    # Evaluate on the test digits, which training never saw.
+
+def evaluate(model: Any, data: MnistData) -> float:
+    """Accuracy on the test digits, which training never saw."""
+    from model import training
+
     accuracy = training.accuracy(model, data.test_images, data.test_labels)
     print(f"test_accuracy={accuracy:.4f}")
+    return accuracy
 
-    # Export the versioned SavedModel: the chief's job alone. (The export copies the weights
-    # into a plain model first, so unlike the checkpoint it needs no other worker.)
-    if not chief:
-        print("not the chief: the chief exports")
-        return 0
+
+def export_model(args: argparse.Namespace, model: Any) -> tuple[int, str]:
+    """Export the versioned SavedModel: the chief's job alone. (The export copies the weights
+    into a plain model first, so unlike the checkpoint it needs no other worker.)"""
+    from model import export, versions
+
     version = args.tf_export_version or versions.next_version(
         versions.existing(args.tf_export_dir), int(time.time())
     )
     try:
         export_path = export.export(model, args.tf_export_dir, version)
     except versions.ExportError as exc:
-        return _error(exc)
+        raise Stop(exc) from exc
     except OSError as exc:  # checked before training, but a disk can still fill up
-        return _error(f"--tf-export-dir {args.tf_export_dir!r}: export failed: {exc}")
+        raise Stop(f"--tf-export-dir {args.tf_export_dir!r}: export failed: {exc}") from exc
     print(f"exported version {version} to {export_path}")
+    return version, export_path
 
-    if args.tf_metrics_path is not None:
-        metrics = {
-            "accuracy": accuracy,
-            "model_type": args.tf_model_type,
-            "steps": args.tf_train_steps,
-            "export_path": export_path,
-            "version": version,
-            "steps_per_second": steps_per_second,
-            "train_seconds": train_seconds,
-        }
-        try:
-            args.tf_metrics_path.parent.mkdir(parents=True, exist_ok=True)
-            args.tf_metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        except OSError as exc:  # the model is exported: say so, and what failed
-            return _error(
-                f"--tf-metrics-path {str(args.tf_metrics_path)!r}: cannot write the metrics"
-                f" ({exc}); the model was exported to {export_path}"
-            )
-    return 0
+
+def write_metrics(
+    args: argparse.Namespace, accuracy: float, version: int, export_path: str, trained: Trained
+) -> None:
+    """The run's numbers as JSON at --tf-metrics-path (the pipeline's train step reads them)."""
+    if args.tf_metrics_path is None:
+        return
+    metrics = {
+        "accuracy": accuracy,
+        "model_type": args.tf_model_type,
+        "steps": args.tf_train_steps,
+        "export_path": export_path,
+        "version": version,
+        "steps_per_second": trained.steps_per_second,
+        "train_seconds": trained.train_seconds,
+    }
+    try:
+        args.tf_metrics_path.parent.mkdir(parents=True, exist_ok=True)
+        args.tf_metrics_path.write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:  # the model is exported: say so, and what failed
+        raise Stop(
+            f"--tf-metrics-path {str(args.tf_metrics_path)!r}: cannot write the metrics"
+            f" ({exc}); the model was exported to {export_path}"
+        ) from exc
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
+from model.contract import GS_SCHEME
+
 # What an export to gs:// does: list the versions there, then upload the new one.
 GCS_PERMISSIONS: Final = ("storage.objects.list", "storage.objects.create")
 _PROBE_PREFIX: Final = ".mnist-write-check-"  # hidden and non-numeric: pollers ignore it
@@ -57,7 +59,7 @@ def _probe_directory(flag: str, path: Path, given: Path | None = None) -> None:
 def check_dir(flag: str, path: str | Path) -> None:
     """Raise NotWritable unless *path* (local, a PVC mount, or ``gs://``) can take new files."""
     text = str(path)
-    if text.startswith("gs://"):
+    if text.startswith(GS_SCHEME):
         _check_gcs(flag, text)
     else:
         _probe_directory(flag, Path(text))

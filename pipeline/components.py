@@ -24,7 +24,7 @@ def train(
     data_dir: str,
     export_dir_prefix: str,
     metrics: Output[Metrics],
-) -> NamedTuple("TrainOutputs", [("export_dir", str), ("accuracy", float)]):
+) -> NamedTuple("TrainOutputs", [("export_dir", str), ("accuracy", float)]):  # type: ignore[valid-type]  # KFP's DSL: the compiler reads this annotation, not mypy
     """Train the MNIST model (python -m model.train) and export it; record its test accuracy.
 
     *export_dir_prefix* ("/mnt/" on-prem, "gs://" on GCP, "" locally) rejects an export dir
@@ -57,6 +57,7 @@ def train(
         ]  # fmt: skip
         if data_dir:
             argv += ["--tf-data-dir", data_dir]
+        status: int | str | None
         try:
             status = training_program.main(argv)
         except SystemExit as exc:  # argparse rejects a bad flag value by exiting
@@ -68,8 +69,8 @@ def train(
     metrics.log_metric("accuracy", float(result["accuracy"]))
     metrics.log_metric("steps_per_second", float(result["steps_per_second"]))
     metrics.log_metric("model_version", int(result["version"]))
-    outputs = namedtuple("TrainOutputs", ["export_dir", "accuracy"])
-    return outputs(model_export_dir, float(result["accuracy"]))
+    TrainOutputs = namedtuple("TrainOutputs", ["export_dir", "accuracy"])
+    return TrainOutputs(model_export_dir, float(result["accuracy"]))
 
 
 def make_train(image: str) -> BaseComponent:
@@ -91,7 +92,7 @@ def make_serve(image: str, overlay: str, gcp_secret: str = "") -> BaseComponent:
         serving_image: str,
         gcp_service_account: str,
         timeout_seconds: int,
-        model_server: dsl.OutputPath(str),
+        model_server: dsl.OutputPath(str),  # type: ignore[valid-type]  # KFP's DSL: the compiler reads this annotation, not mypy
     ) -> dsl.ContainerSpec:
         """Deploy TF Serving for the run, wait for its rollout and a real gRPC prediction."""
         return dsl.ContainerSpec(
@@ -129,7 +130,7 @@ def make_web_ui(image: str, overlay: str) -> BaseComponent:
         model_server: str,
         service_type: str,
         timeout_seconds: int,
-        url: dsl.OutputPath(str),
+        url: dsl.OutputPath(str),  # type: ignore[valid-type]  # KFP's DSL: the compiler reads this annotation, not mypy
     ) -> dsl.ContainerSpec:
         """Deploy the web UI for the run, wait for its rollout and GET /readyz."""
         return dsl.ContainerSpec(

@@ -12,11 +12,13 @@ pipeline's service account, and the tf-serving account annotated with
 
 # No `from __future__ import annotations`: KFP reads the pipeline function's annotations as
 # types, and string annotations would turn every parameter into an artifact.
-from typing import Final
+from typing import Any, Final
 
 from kfp import dsl, kubernetes
 from kfp.dsl.graph_component import GraphComponent
 
+from kubekit.constants import SERVE_STEP, TRAIN_STEP, WEB_UI_STEP
+from model.contract import GS_SCHEME
 from pipeline import components
 from pipeline.deploy import render
 
@@ -26,7 +28,7 @@ OVERLAY: Final = {"onprem": "kind", "gcp": "gke"}
 DEFAULT_IMAGE: Final = "mnist-e2e:dev"
 MOUNT_PATH: Final = render.MODEL_MOUNT
 DEFAULT_EXPORT: Final = {"onprem": f"{MOUNT_PATH}/export", "gcp": ""}
-EXPORT_PREFIX: Final = {"onprem": f"{MOUNT_PATH}/", "gcp": "gs://"}
+EXPORT_PREFIX: Final = {"onprem": f"{MOUNT_PATH}/", "gcp": GS_SCHEME}
 GCP_KEY_DIR: Final = render.GCP_CREDENTIALS_DIR
 
 # What the train step may use: TensorFlow on CPU, the CNN's batch of 100 digits. A quarter
@@ -43,16 +45,7 @@ def build_pipeline(
     storage_emulator_host: str = "",
 ) -> GraphComponent:
     """The pipeline for *platform* (onprem or gcp), its steps running in *image*."""
-    if platform not in PLATFORMS:
-        raise ValueError(f"platform {platform!r} is not one of {', '.join(PLATFORMS)}")
-    render.check_image(image)
-    if gcp_secret and platform != "gcp":
-        raise ValueError("gcp_secret is for --platform gcp; on-prem the model is on a PVC")
-    if storage_emulator_host and platform != "gcp":
-        raise ValueError(
-            "storage_emulator_host is for --platform gcp (a GCS emulator in place of GCS);"
-            " on-prem the model is on a PVC"
-        )
+    _check_options(platform, image, gcp_secret, storage_emulator_host)
     overlay = OVERLAY[platform]
     train_op = components.make_train(image)
     serve_op = components.make_serve(image, overlay, gcp_secret)
@@ -98,10 +91,8 @@ def build_pipeline(
             data_dir=data_dir,
             export_dir_prefix=EXPORT_PREFIX[platform],
         )
-        trained.set_display_name("train")
-        trained.set_cpu_request(TRAIN_RESOURCES["cpu_request"])
-        trained.set_memory_request(TRAIN_RESOURCES["memory_request"])
-        trained.set_memory_limit(TRAIN_RESOURCES["memory_limit"])
+        trained.set_display_name(TRAIN_STEP)
+        _request_train_resources(trained)
 
         # Data dependencies order the steps: serve needs the export dir train wrote, web-ui
         # the address serve deployed.
@@ -114,7 +105,7 @@ def build_pipeline(
             gcp_service_account=gcp_service_account,
             timeout_seconds=deploy_timeout_seconds,
         )
-        served.set_display_name("serve")
+        served.set_display_name(SERVE_STEP)
         ui = web_ui_op(
             namespace=namespace,
             run_id=run_id,
@@ -123,27 +114,58 @@ def build_pipeline(
             service_type=service_type,
             timeout_seconds=deploy_timeout_seconds,
         )
-        ui.set_display_name("web-ui")
+        ui.set_display_name(WEB_UI_STEP)
 
         # Every run must really train and deploy: a cached step would skip both.
         for task in (trained, served, ui):
             task.set_caching_options(False)
-        if platform == "onprem":
-            for task in (trained, served):
-                kubernetes.mount_pvc(task, pvc_name=pvc_name, mount_path=MOUNT_PATH)
-        elif gcp_secret:
-            for task in (trained, served):
-                kubernetes.use_secret_as_volume(
-                    task, secret_name=gcp_secret, mount_path=GCP_KEY_DIR
-                )
-                task.set_env_variable("GOOGLE_APPLICATION_CREDENTIALS", f"{GCP_KEY_DIR}/key.json")
-        if storage_emulator_host:
-            # The GKE rehearsal: train writes gs:// there; serve checks the export there and
-            # hands the same host to the model server it deploys.
-            for task in (trained, served):
-                task.set_env_variable(render.STORAGE_EMULATOR_ENV, storage_emulator_host)
+        _give_storage((trained, served), platform, pvc_name, gcp_secret, storage_emulator_host)
 
     return mnist_pipeline
+
+
+def _check_options(platform: str, image: str, gcp_secret: str, storage_emulator_host: str) -> None:
+    """ValueError naming the first option :func:`build_pipeline` cannot take."""
+    if platform not in PLATFORMS:
+        raise ValueError(f"platform {platform!r} is not one of {', '.join(PLATFORMS)}")
+    render.check_image(image)
+    if gcp_secret and platform != "gcp":
+        raise ValueError("gcp_secret is for --platform gcp; on-prem the model is on a PVC")
+    if storage_emulator_host and platform != "gcp":
+        raise ValueError(
+            "storage_emulator_host is for --platform gcp (a GCS emulator in place of GCS);"
+            " on-prem the model is on a PVC"
+        )
+
+
+def _request_train_resources(trained: dsl.PipelineTask) -> None:
+    trained.set_cpu_request(TRAIN_RESOURCES["cpu_request"])
+    trained.set_memory_request(TRAIN_RESOURCES["memory_request"])
+    trained.set_memory_limit(TRAIN_RESOURCES["memory_limit"])
+
+
+def _give_storage(
+    tasks: tuple[dsl.PipelineTask, ...],
+    platform: str,
+    pvc_name: Any,
+    gcp_secret: str,
+    storage_emulator_host: str,
+) -> None:
+    """The model's storage for the steps that read or write it (train, serve): the PVC
+    on-prem (*pvc_name*, the pipeline's parameter), GCS on GCP (with a key file from
+    *gcp_secret* if given; at the emulator of the GKE rehearsal if given)."""
+    if platform == "onprem":
+        for task in tasks:
+            kubernetes.mount_pvc(task, pvc_name=pvc_name, mount_path=MOUNT_PATH)
+    elif gcp_secret:
+        for task in tasks:
+            kubernetes.use_secret_as_volume(task, secret_name=gcp_secret, mount_path=GCP_KEY_DIR)
+            task.set_env_variable("GOOGLE_APPLICATION_CREDENTIALS", f"{GCP_KEY_DIR}/key.json")
+    if storage_emulator_host:
+        # The GKE rehearsal: train writes gs:// there; serve checks the export there and
+        # hands the same host to the model server it deploys.
+        for task in tasks:
+            task.set_env_variable(render.STORAGE_EMULATOR_ENV, storage_emulator_host)
 
 
 # The on-prem pipeline with the default image, for `from pipeline.pipeline import mnist_pipeline`.

@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
+from model.contract import SERVING_HOST_ENV as HOST_ENV
 from serving.limits import DEFAULT_LIMITS, DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, RequestLimits
 
-HOST_ENV: Final = "MNIST_SERVING_HOST"
 DEFAULT_HOST: Final = "0.0.0.0"  # TF Serving listens on every interface too
 MAX_PORT: Final = 65535
 

@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from ci.airgap.kfp import RenderError, adapt, image_refs, resolve_remote_refs
+from ci.airgap.kfp_standalone import RenderError, adapt, image_refs, resolve_remote_refs
 
 LOCAL = {
     "kfp-api-server": "mnist-e2e/kfp-api-server:2.17.0-a",
@@ -124,7 +124,7 @@ def test_left_out_components_and_unbindable_claims_go() -> None:
 
 
 def test_buildkit_only_copy_chmod_becomes_a_copy_and_a_chmod() -> None:
-    from ci.airgap.kfp import legacy_dockerfile
+    from ci.airgap.kfp_standalone import legacy_dockerfile
 
     text = "FROM x\nCOPY --chmod=0755 a/b /usr/local/bin/b\nUSER 1\n"
     assert legacy_dockerfile(text) == (

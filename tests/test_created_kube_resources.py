@@ -3,8 +3,8 @@ process (the real API calls are the cluster tier's, cluster_tests/test_kube_obje
 
 from __future__ import annotations
 
-from fixtures.created.kube_resources import KubeObject, Namespace
-from fixtures.created.registry import kind_of
+from fixtures.created.kube_resources import CreatedNamespace, CreatedObject
+from fixtures.created.registry import resource_kind
 from fixtures.ledger import Resource
 from pipeline.deploy import render
 
@@ -13,7 +13,7 @@ RUN = "mnist-e2e-20261125t120000z-abcd"
 
 def test_applied_objects_are_recorded_with_what_deletes_them() -> None:
     role, binding = render.rbac_objects("kind", namespace=RUN, run_id=RUN)
-    entry = KubeObject.entry_for(role, "c", "/k")
+    entry = CreatedObject.entry_for(role, "c", "/k")
     assert (entry.kind, entry.name) == ("k8s-object", f"Role {RUN}/mnist-e2e-deployer")
     assert entry.details == {
         "context": "c",
@@ -23,19 +23,21 @@ def test_applied_objects_are_recorded_with_what_deletes_them() -> None:
         "namespace": RUN,
         "name": "mnist-e2e-deployer",
     }
-    assert KubeObject.entry_for(binding, "c", None).name == f"RoleBinding {RUN}/mnist-e2e-deployer"
+    assert (
+        CreatedObject.entry_for(binding, "c", None).name == f"RoleBinding {RUN}/mnist-e2e-deployer"
+    )
 
 
 def test_cluster_scoped_objects_rank_after_the_namespaces() -> None:
     volume = {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv"}}
-    item = kind_of(KubeObject.entry_for(volume, "c", None))
+    item = resource_kind(CreatedObject.entry_for(volume, "c", None))
     assert (item.name, item.rank) == ("PersistentVolume pv", "cluster-scoped object")
     claim = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
         "metadata": {"name": "m", "namespace": RUN},
     }
-    inside = kind_of(KubeObject.entry_for(claim, "c", None))
+    inside = resource_kind(CreatedObject.entry_for(claim, "c", None))
     assert inside.rank == "namespaced object"
-    assert inside.goes_with(Namespace(Resource("namespace", RUN, {"context": "c"})))
-    assert not inside.goes_with(Namespace(Resource("namespace", RUN, {"context": "other"})))
+    assert inside.goes_with(CreatedNamespace(Resource("namespace", RUN, {"context": "c"})))
+    assert not inside.goes_with(CreatedNamespace(Resource("namespace", RUN, {"context": "other"})))

@@ -9,7 +9,7 @@ import pytest
 
 from fixtures.created import teardown_plan
 from fixtures.created.kfp_resources import FINAL_STATES
-from fixtures.created.registry import KINDS, kind_of
+from fixtures.created.registry import KINDS, resource_kind
 from fixtures.created.resource_kind import RANKS, ResourceKind
 from fixtures.ledger import Ledger, Resource
 
@@ -159,7 +159,7 @@ def test_every_kind_has_a_rank_and_a_class() -> None:
         "node-dir",
     }
     ranks = {cls(Resource(kind, "x", {"namespace": "n"})).rank for kind, cls in registered.items()}
-    ranks |= {kind_of(Resource("k8s-object", "x", {})).rank}
+    ranks |= {resource_kind(Resource("k8s-object", "x", {})).rank}
     assert ranks <= set(RANKS)
     assert all(issubclass(cls, ResourceKind) for cls in registered.values())
 

@@ -18,7 +18,7 @@ import pytest
 from ci.airgap import pins
 from ci.validate.image import LOCK, parse_lock
 from ci.validate.manifests import KUBERNETES_VERSIONS
-from fixtures.cluster import kindctl
+from fixtures.kind import kindctl
 from kubekit.constants import KFP_VERSION
 from model.data import load_mnist
 from pipeline.deploy.render import TF_SERVING_IMAGE

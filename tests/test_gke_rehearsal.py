@@ -11,7 +11,7 @@ from fixtures import rehearsal
 from fixtures.config import HarnessConfig
 from fixtures.created import kind_resources
 from fixtures.created.kind_resources import DockerContainer, DockerImageTags
-from fixtures.created.registry import kind_of
+from fixtures.created.registry import resource_kind
 from fixtures.created.resource_kind import RANKS
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
@@ -67,7 +67,7 @@ def test_the_emulator_container_is_torn_down_before_the_cluster_and_its_network(
 ) -> None:
     ledger = Ledger(tmp_path / "ledger.jsonl")
     entry = DockerContainer.record(ledger, f"{RUN}-gcs", image="mnist-e2e/gcs-emulator:x")
-    assert isinstance(kind_of(entry), DockerContainer)
+    assert isinstance(resource_kind(entry), DockerContainer)
     order = list(RANKS)
     assert order.index("docker-container") < order.index("kind-cluster")
     assert order.index("docker-container") < order.index("docker-network")
@@ -120,7 +120,7 @@ def test_the_gke_runs_image_tags_under_the_registrys_name_are_untagged(
 
     monkeypatch.setattr(kind_resources.commands, "run", run)
     entry = DockerImageTags.record(Ledger(tmp_path / "l.jsonl"), "127.0.0.1:4001/mnist-e2e")
-    tags = kind_of(entry)
+    tags = resource_kind(entry)
     assert tags.still_there(None) is not None  # type: ignore[arg-type]  # no clients needed
     assert tags.delete(None) == "docker-image-tags 127.0.0.1:4001/mnist-e2e: removed 2"  # type: ignore[arg-type]
     assert tags.still_there(None) is None  # type: ignore[arg-type]

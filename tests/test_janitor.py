@@ -12,7 +12,7 @@ from kfp_server_api import V2beta1Experiment, V2beta1Run
 from kubernetes.client import V1Namespace, V1ObjectMeta, V1PersistentVolume, V1PersistentVolumeClaim
 
 from fixtures import janitor
-from fixtures.cluster.kfp_api import marker
+from fixtures.kfp.kfp_api import marker
 from fixtures.naming import gcs_labels, new_run_id
 from kubekit.constants import run_labels
 
@@ -241,8 +241,8 @@ def test_kind_without_kind_has_nothing_to_clean(
 def test_the_janitor_lists_only_the_containers_beside_the_cluster_it_cleans(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from fixtures.cluster import commands
     from fixtures.config import HarnessConfig
+    from fixtures.tools import commands
 
     asked: list[list[str]] = []
     monkeypatch.setattr(commands, "run", lambda what, argv, **kw: asked.append(argv) or "")

@@ -156,7 +156,7 @@ def fake_watch(monkeypatch: pytest.MonkeyPatch) -> type[FakeWatch]:
 
 
 def test_watch_fails_fast_when_a_watched_pod_turns_fatal(fake_watch: type[FakeWatch]) -> None:
-    from fixtures.cluster import classify
+    from fixtures.kfp import classify
 
     def decide(pods: list) -> Decision:
         found = classify.run_pods_failure(pods, classify.datetime.now(classify.UTC))

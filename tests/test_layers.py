@@ -9,19 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = (
-    "benchmarks",
-    "ci",
-    "fixtures",
-    "kubekit",
-    "metadata_server",
-    "model",
-    "pipeline",
-    "serving",
-    "tf_serving_api",
-    "web_ui",
-)
+from tests.support.product_code import ROOT, python_files
+
 # The harness's own base modules: no platform, no cluster code, no lifecycle.
 FIXTURES_CORE = {
     "charts",
@@ -34,11 +23,15 @@ FIXTURES_CORE = {
     "prediction_log",
     "processes",
     "report",
+    "run_paths",
 }
+# The harness's rooms, each a package with one job (DESIGN.md draws them).
+ROOMS = ("created", "history", "kfp", "kind", "platforms", "tools")
 CORE = "fixtures (core)"
 TOP = "fixtures (lifecycle, plugin, commands)"
 ALLOWED: dict[str, set[str]] = {
     "kubekit": set(),
+    "source_tree": set(),
     "tf_serving_api": set(),
     "metadata_server": set(),
     "model": {"tf_serving_api"},
@@ -47,33 +40,41 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline.deploy": {"kubekit", "model", "tf_serving_api"},
     "pipeline": {"kubekit", "model", "pipeline.deploy", "tf_serving_api"},
     CORE: {"kubekit", "model"},
-    "fixtures.cluster": {CORE, "kubekit", "model", "pipeline.deploy", "tf_serving_api"},
-    "fixtures.created": {CORE, "fixtures.cluster", "kubekit"},
+    "fixtures.tools": {CORE, "kubekit"},
+    "fixtures.kfp": {CORE, "fixtures.tools", "kubekit", "pipeline.deploy"},
+    "fixtures.kind": {CORE, "fixtures.kfp", "fixtures.tools", "kubekit"},
+    "fixtures.created": {CORE, "fixtures.kfp", "fixtures.kind", "fixtures.tools", "kubekit"},
     "fixtures.history": {CORE},
     "fixtures.platforms": {
         CORE,
-        "fixtures.cluster",
         "fixtures.created",
+        "fixtures.kfp",
+        "fixtures.kind",
+        "fixtures.tools",
         "ci.airgap",
         "kubekit",
         "model",
         "pipeline",
         "pipeline.deploy",
+        "source_tree",
         "web_ui",
     },
     TOP: {
         CORE,
-        "fixtures.cluster",
         "fixtures.created",
         "fixtures.history",
+        "fixtures.kfp",
+        "fixtures.kind",
         "fixtures.platforms",
+        "fixtures.tools",
         "kubekit",
         "model",
         "pipeline",
         "pipeline.deploy",
+        "source_tree",
         "web_ui",
     },
-    "ci.airgap": {"fixtures.cluster", "kubekit"},
+    "ci.airgap": {"kubekit", "source_tree"},
     # ci.airgap: the KFP source the build pins (kfp_source), whose protos the IR is checked on
     "ci.validate": {
         "ci.airgap",
@@ -90,12 +91,9 @@ ALLOWED: dict[str, set[str]] = {
 
 def modules() -> dict[str, Path]:
     found = {}
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            if "_generated" in path.parts:
-                continue
-            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-            found[name.removesuffix(".__init__")] = path
+    for path, relative in python_files():
+        name = relative.removesuffix(".py").replace("/", ".")
+        found[name.removesuffix(".__init__")] = path
     return found
 
 
@@ -103,7 +101,7 @@ def layer(module: str) -> str:
     """The unit of the rules above that *module* belongs to."""
     parts = module.split(".")
     if parts[0] == "fixtures":
-        if len(parts) > 1 and parts[1] in ("cluster", "created", "history", "platforms"):
+        if len(parts) > 1 and parts[1] in ROOMS:
             return f"fixtures.{parts[1]}"
         return CORE if len(parts) > 1 and parts[1] in FIXTURES_CORE else TOP
     if (

@@ -9,17 +9,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fixtures.cluster import docker_images, run_bucket
-from fixtures.cluster.clients import Clients, emulator_client
-from fixtures.cluster.kfp_api import KfpEndpoint
 from fixtures.config import HarnessConfig, OptionError
-from fixtures.created.registry import kind_of
+from fixtures.created import gcs_resources
+from fixtures.created.clients import Clients, emulator_client
+from fixtures.created.registry import resource_kind
+from fixtures.kfp.kfp_api import KfpEndpoint
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
 from fixtures.platforms import get_platform
 from fixtures.platforms.base import PlatformUnavailable
 from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.gke import GkePlatform, missing_tools
+from fixtures.tools import docker_images
 
 RUN = "mnist-e2e-20261125t120000z-abcd"
 GKE = {
@@ -224,17 +225,17 @@ def test_the_bucket_step_on_an_emulator_creates_grants_and_teardown_deletes(
     client = emulator_client(gcs_emulator, "proj")
     bucket = client.get_bucket(subject.bucket)
     # gcp-storage-emulator keeps only the name of a create request (the settings it sends are
-    # checked in test_cluster_run_bucket.py); docs/gke-rehearsal.md lists that gap.
+    # checked in test_gcs_resources.py); docs/gke-rehearsal.md lists that gap.
     policy = bucket.get_iam_policy(requested_policy_version=3)
     assert any(
-        b["role"] == run_bucket.OBJECT_ADMIN and f"serviceAccount:{gsa}" in b["members"]
+        b["role"] == gcs_resources.OBJECT_ADMIN and f"serviceAccount:{gsa}" in b["members"]
         for b in policy.bindings
     )
     bucket.blob("export/1/saved_model.pb").upload_from_string(b"x")
     (entry,) = subject.ledger.resources()
     assert entry.details == {"project": "proj", "endpoint": gcs_emulator}
     with Clients() as clients:
-        recorded = kind_of(entry)
+        recorded = resource_kind(entry)
         assert (
             recorded.delete(clients) == f"bucket {subject.bucket}: 1 objects and the bucket deleted"
         )

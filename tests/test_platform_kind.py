@@ -134,7 +134,8 @@ def test_a_kept_run_is_torn_down_later_from_its_ledger(
 def test_keep_cluster_marks_the_created_cluster_and_kinds_network_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep_cluster: bool
 ) -> None:
-    from fixtures.cluster import commands, kindctl
+    from fixtures.kind import kindctl
+    from fixtures.tools import commands
 
     platform = kind(tmp_path, keep_cluster=keep_cluster)
     ran: list[list[str]] = []

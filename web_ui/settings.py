@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.contract import MODEL_NAME
+from model.contract import UI_DATA_DIR_ENV as DATA_DIR_VAR
+from model.contract import UI_MODEL_NAME_ENV as MODEL_NAME_VAR
+from model.contract import UI_SERVERS_ENV as SERVERS_VAR
+from model.contract import UI_TIMEOUT_ENV as TIMEOUT_VAR
 
-SERVERS_VAR = "MNIST_UI_MODEL_SERVERS"
-MODEL_NAME_VAR = "MNIST_UI_MODEL_NAME"
-DATA_DIR_VAR = "MNIST_UI_DATA_DIR"
-TIMEOUT_VAR = "MNIST_UI_TIMEOUT_SECONDS"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")

@@ -22,7 +22,7 @@ from ci.airgap import (
     docker_engine,
     gobuild,
     images,
-    kfp,
+    kfp_standalone,
     manifest,
     node_image,
     pins,
@@ -176,7 +176,7 @@ def build_all(root: Path) -> manifest.Manifest:
         images.BuiltImage.describe,
     )
 
-    pipelines = kfp.build(table.step, root, kube_bin / "kubectl", python_base.tag)
+    pipelines = kfp_standalone.build(table.step, root, kube_bin / "kubectl", python_base.tag)
 
     # The GKE rehearsal's GCS and registry (docs/gke-rehearsal.md).
     gcs_emulator = table.step(
@@ -188,7 +188,9 @@ def build_all(root: Path) -> manifest.Manifest:
     registry = table.step(
         "image registry",
         pins.REGISTRY.version,
-        lambda: stand_in_images.registry_image(table.step, kfp.base_image(table.step).tag).row(),
+        lambda: stand_in_images.registry_image(
+            table.step, kfp_standalone.base_image(table.step).tag
+        ).row(),
         images.BuiltImage.describe,
     )
 

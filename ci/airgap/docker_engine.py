@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci.airgap import cache, docker
+from ci.airgap import cache, docker_cli
 from kubekit.wait import until
 
 RUNTIME_NAME = "mnist-e2e-dropcaps"
@@ -136,13 +136,13 @@ def _refused(image: str) -> tuple[str, ...]:
 def probe_image(pause_binary: Path) -> str:
     """A one-file image (the pause program) to start probe containers from."""
     tag = f"mnist-e2e/probe:{cache.key(pause_binary.read_bytes().hex()[:4096], pause_binary.stat().st_size)}"
-    if docker.image_exists(tag):
+    if docker_cli.image_exists(tag):
         return tag
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "probe.tar"
         with tarfile.open(archive, "w") as tar:
             tar.add(pause_binary, arcname="pause")
-        docker.import_tarball(archive, tag, ['ENTRYPOINT ["/pause"]'])
+        docker_cli.import_tarball(archive, tag, ['ENTRYPOINT ["/pause"]'])
     return tag
 
 

@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci.airgap import cache, docker
+from ci.airgap import cache, docker_cli
 
 
 class MissingImage(RuntimeError):
@@ -46,8 +46,8 @@ def build(
 
     The tag carries the inputs' hash (see ``tagged``), so an image already present is reused.
     """
-    if docker.image_exists(tag):
-        return BuiltImage(tag, docker.image_size(tag), False)
+    if docker_cli.image_exists(tag):
+        return BuiltImage(tag, docker_cli.image_size(tag), False)
     with tempfile.TemporaryDirectory(prefix="mnist-e2e-image-") as tmp:
         context = Path(tmp)
         (context / "Dockerfile").write_text(dockerfile)
@@ -59,7 +59,7 @@ def build(
             else:
                 shutil.copy2(source, target)
         build_in(context, tag, args=args, network=network)
-    return BuiltImage(tag, docker.image_size(tag), True)
+    return BuiltImage(tag, docker_cli.image_size(tag), True)
 
 
 def build_in(
@@ -94,7 +94,7 @@ def build_in(
     done = subprocess.run([*command, str(context)], capture_output=True, text=True, env=env)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-12:])
-        raise docker.DockerError(f"docker build {tag} failed:\n{tail}")
+        raise docker_cli.DockerError(f"docker build {tag} failed:\n{tail}")
 
 
 def tagged(repository: str, version: str, *inputs: object) -> str:
@@ -105,18 +105,18 @@ def tagged(repository: str, version: str, *inputs: object) -> str:
 def from_rootfs(repository: str, rootfs_tar: Path, changes: list[str]) -> BuiltImage:
     """Import a root filesystem tarball as an image, tagged by the tarball's cache folder."""
     tag = f"{repository}:{rootfs_tar.parent.name.rsplit('-', 1)[-1]}"
-    if docker.image_exists(tag):
-        return BuiltImage(tag, docker.image_size(tag), False)
-    docker.import_tarball(rootfs_tar, tag, changes)
-    return BuiltImage(tag, docker.image_size(tag), True)
+    if docker_cli.image_exists(tag):
+        return BuiltImage(tag, docker_cli.image_size(tag), False)
+    docker_cli.import_tarball(rootfs_tar, tag, changes)
+    return BuiltImage(tag, docker_cli.image_size(tag), True)
 
 
 def archive(tag: str) -> Path:
     """A docker-archive of ``tag`` in the cache (what ``ctr images import`` reads)."""
-    image_id = docker.run("image", "inspect", "--format", "{{.Id}}", tag).strip().split(":")[-1]
+    image_id = docker_cli.run("image", "inspect", "--format", "{{.Id}}", tag).strip().split(":")[-1]
 
     def save(folder: Path) -> None:
-        docker.save(tag, folder / "image.tar")
+        docker_cli.save(tag, folder / "image.tar")
 
     path, _ = cache.entry("archives", tag.replace("/", "_").replace(":", "_"), image_id[:12], save)
     return path / "image.tar"
@@ -124,7 +124,7 @@ def archive(tag: str) -> Path:
 
 def require(tag: str) -> None:
     """MissingImage naming ``tag`` unless the engine holds it."""
-    if not docker.image_exists(tag):
+    if not docker_cli.image_exists(tag):
         raise MissingImage(
             f"image {tag} is not in the local Docker engine and nothing here may pull it;"
             " build it with `tox -e airgap`"

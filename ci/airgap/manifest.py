@@ -39,7 +39,7 @@ class Manifest:
     kind_version: str
     # role -> image: "project" (trainer, deploy steps, web UI), "serving" (the model server
     # that stands in for tensorflow/serving), "python-base" (what the project image is built
-    # on, for a run whose checkout changed since); Kubeflow Pipelines' (ci/airgap/kfp.py):
+    # on, for a run whose checkout changed since); Kubeflow Pipelines' (ci/airgap/kfp_standalone.py):
     # "kfp-api-server", "kfp-persistence-agent", "kfp-driver", "kfp-launcher",
     # "argo-workflow-controller", "argoexec", "seaweedfs", "mariadb", "kfp-metadata";
     # the GKE rehearsal's (ci/airgap/stand_in_images.py): "gcs-emulator", "registry"

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci.airgap import docker, images
+from ci.airgap import docker_cli, images
 from kubekit.exceptions import NotReady
 from kubekit.wait import wait_until
 
@@ -58,8 +58,8 @@ def build_base(parts: NodeParts) -> images.BuiltImage:
         (HERE / "Dockerfile").read_text(),
         (HERE / "cni.conflist").read_text(),
     )
-    if docker.image_exists(tag):
-        return images.BuiltImage(tag, docker.image_size(tag), False)
+    if docker_cli.image_exists(tag):
+        return images.BuiltImage(tag, docker_cli.image_size(tag), False)
     with tempfile.TemporaryDirectory(prefix="mnist-e2e-node-") as tmp:
         context = Path(tmp)
         shutil.copytree(parts.kind_files, context / "kind-files")
@@ -77,7 +77,7 @@ def build_base(parts: NodeParts) -> images.BuiltImage:
         shutil.copy2(HERE / "cni.conflist", context / "cni.conflist")
         shutil.copy2(HERE / "Dockerfile", context / "Dockerfile")
         images.build_in(context, tag, args={"ROOTFS": parts.rootfs_image})
-    return images.BuiltImage(tag, docker.image_size(tag), True)
+    return images.BuiltImage(tag, docker_cli.image_size(tag), True)
 
 
 def build(parts: NodeParts, preload: list[tuple[str, str]]) -> images.BuiltImage:
@@ -89,20 +89,20 @@ def build(parts: NodeParts, preload: list[tuple[str, str]]) -> images.BuiltImage
         parts.kubernetes_version,
         base.tag,
         [
-            (docker.run("image", "inspect", "--format", "{{.Id}}", local).strip(), name)
+            (docker_cli.run("image", "inspect", "--format", "{{.Id}}", local).strip(), name)
             for local, name in preload
         ],
     )
-    if docker.image_exists(tag):
-        return images.BuiltImage(tag, docker.image_size(tag), False)
+    if docker_cli.image_exists(tag):
+        return images.BuiltImage(tag, docker_cli.image_size(tag), False)
     container = f"mnist-e2e-node-build-{int(time.time())}"
-    docker.run("run", "-d", "--name", container, "--entrypoint", "sleep", base.tag, "infinity")
+    docker_cli.run("run", "-d", "--name", container, "--entrypoint", "sleep", base.tag, "infinity")
     try:
-        docker.run("exec", "-d", container, "containerd")
+        docker_cli.run("exec", "-d", container, "containerd")
         _wait_for_containerd(container)
         ctr = ("exec", "-i", container, "ctr", "--namespace=k8s.io")
         for local, name in preload:
-            docker.run(
+            docker_cli.run(
                 *ctr,
                 "images",
                 "import",
@@ -113,14 +113,14 @@ def build(parts: NodeParts, preload: list[tuple[str, str]]) -> images.BuiltImage
                 "-",
                 stdin=images.archive(local).read_bytes(),
             )
-            docker.run(*ctr, "images", "tag", "--force", _normalized(local), name)
-            docker.run(*ctr, "images", "label", name, "io.cri-containerd.pinned=pinned")
-        listed = docker.run(*ctr, "images", "list", "-q").split()
+            docker_cli.run(*ctr, "images", "tag", "--force", _normalized(local), name)
+            docker_cli.run(*ctr, "images", "label", name, "io.cri-containerd.pinned=pinned")
+        listed = docker_cli.run(*ctr, "images", "list", "-q").split()
         missing = [name for _, name in preload if name not in listed]
         if missing:
             raise images.MissingImage(f"node image build: containerd lists no {', '.join(missing)}")
-        docker.run("exec", container, "pkill", "-x", "containerd")
-        docker.run(
+        docker_cli.run("exec", container, "pkill", "-x", "containerd")
+        docker_cli.run(
             "commit",
             "--change",
             'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
@@ -131,7 +131,7 @@ def build(parts: NodeParts, preload: list[tuple[str, str]]) -> images.BuiltImage
         )
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", container], capture_output=True)
-    return images.BuiltImage(tag, docker.image_size(tag), True)
+    return images.BuiltImage(tag, docker_cli.image_size(tag), True)
 
 
 def _normalized(name: str) -> str:

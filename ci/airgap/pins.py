@@ -132,7 +132,7 @@ def kubernetes_ldflags() -> str:
     return " ".join(f"-X {pkg}.{k}={val}" for k, val in stamps.items())
 
 
-# -- Kubeflow Pipelines standalone (ci/airgap/kfp.py) -------------------------------------------
+# -- Kubeflow Pipelines standalone (ci/airgap/kfp_standalone.py) -------------------------------------------
 
 # KFP 2.17.0, built from its source archive: the module proxy refuses every version of
 # github.com/kubeflow/pipelines at the tagged commit, so the release's source is read from a

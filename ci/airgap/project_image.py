@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ci.airgap import docker, images
-from fixtures.cluster.docker_images import image_for_checkout
+from ci.airgap import docker_cli, images
+from source_tree.image_tag import image_for_checkout
 
 # docker import --change lines for the Python base: Debian marks its Python as
 # system-managed (PEP 668); the image is a container, pip may install into it.
@@ -26,7 +26,7 @@ def tag_for(root: Path) -> str:
 def build(root: Path, base_image: str) -> images.BuiltImage:
     """``docker build`` of the repo's Dockerfile on ``base_image`` (reused when present)."""
     tag = tag_for(root)
-    if docker.image_exists(tag):
-        return images.BuiltImage(tag, docker.image_size(tag), False)
+    if docker_cli.image_exists(tag):
+        return images.BuiltImage(tag, docker_cli.image_size(tag), False)
     images.build_in(root, tag, args={"BASE_IMAGE": base_image}, network="host")
-    return images.BuiltImage(tag, docker.image_size(tag), True)
+    return images.BuiltImage(tag, docker_cli.image_size(tag), True)

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from ci.airgap import gobuild, images, pins
-from ci.airgap.kfp import Step, binaries_dockerfile
+from ci.airgap.kfp_standalone import Step, binaries_dockerfile
 
 HERE = Path(__file__).resolve().parent
 LOCK = HERE.parents[1] / "requirements" / "lock.txt"

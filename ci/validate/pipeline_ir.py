@@ -16,11 +16,11 @@ from typing import Any, Final
 import yaml
 
 from ci.validate import kfp_compat
+from kubekit.constants import PIPELINE_STEPS, SERVE_STEP, TRAIN_STEP, WEB_UI_STEP
 
 Doc = dict[str, Any]
-TASKS: Final = ("train", "serve", "web-ui")
-DEPENDS_ON: Final = {"train": [], "serve": ["train"], "web-ui": ["serve"]}
-PVC_STEPS: Final = {"onprem": ("train", "serve"), "gcp": ()}
+DEPENDS_ON: Final = {TRAIN_STEP: [], SERVE_STEP: [TRAIN_STEP], WEB_UI_STEP: [SERVE_STEP]}
+PVC_STEPS: Final = {"onprem": (TRAIN_STEP, SERVE_STEP), "gcp": ()}
 CHECK_IMAGE: Final = "registry.example/mnist-e2e:check"
 
 
@@ -51,8 +51,8 @@ def structure_problems(docs: list[Doc], platform: str, image: str = CHECK_IMAGE)
     """What is wrong with the compiled *platform* pipeline's tasks, order, mounts and images."""
     problems = []
     tasks = docs[0]["root"]["dag"]["tasks"]
-    if sorted(tasks) != sorted(TASKS):
-        return [f"tasks are {sorted(tasks)}, expected {list(TASKS)}"]
+    if sorted(tasks) != sorted(PIPELINE_STEPS):
+        return [f"tasks are {sorted(tasks)}, expected {list(PIPELINE_STEPS)}"]
     for name, needs in DEPENDS_ON.items():
         if sorted(tasks[name].get("dependentTasks", [])) != needs:
             problems.append(

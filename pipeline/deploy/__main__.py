@@ -53,25 +53,38 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--overlay", choices=render.OVERLAYS, required=True)
-        p.add_argument("--namespace", required=True, help="the run's namespace")
-        p.add_argument(
-            "--run-id", default="", help="value of the mnist-e2e/run-id label (default: namespace)"
+    _serve_arguments(
+        sub.add_parser("serve", help="deploy TF Serving and wait for a real prediction")
+    )
+    _web_ui_arguments(sub.add_parser("web-ui", help="deploy the web UI and wait for /readyz"))
+    _render_arguments(
+        sub.add_parser(
+            "render",
+            help="print the overlay's objects in the run's namespace with its labels, as YAML"
+            " (images and model path as the overlay has them)",
         )
+    )
+    return parser
 
-    def deploying(p: argparse.ArgumentParser) -> None:
-        common(p)
-        p.add_argument("--timeout", type=_positive_seconds, default=600.0, help="seconds")
-        p.add_argument("--output", type=Path, help="write the service's address here")
-        p.add_argument("--context", help="kubeconfig context (outside a cluster)")
-        p.add_argument(
-            "--kubeconfig", help="kubeconfig file (outside a cluster; default $KUBECONFIG)"
-        )
 
-    serve = sub.add_parser("serve", help="deploy TF Serving and wait for a real prediction")
-    deploying(serve)
+def _common_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--overlay", choices=render.OVERLAYS, required=True)
+    p.add_argument("--namespace", required=True, help="the run's namespace")
+    p.add_argument(
+        "--run-id", default="", help="value of the mnist-e2e/run-id label (default: namespace)"
+    )
+
+
+def _deploy_arguments(p: argparse.ArgumentParser) -> None:
+    _common_arguments(p)
+    p.add_argument("--timeout", type=_positive_seconds, default=600.0, help="seconds")
+    p.add_argument("--output", type=Path, help="write the service's address here")
+    p.add_argument("--context", help="kubeconfig context (outside a cluster)")
+    p.add_argument("--kubeconfig", help="kubeconfig file (outside a cluster; default $KUBECONFIG)")
+
+
+def _serve_arguments(serve: argparse.ArgumentParser) -> None:
+    _deploy_arguments(serve)
     serve.add_argument("--model-base-path", required=True, help="/mnt/... (kind) or gs://...")
     serve.add_argument("--pvc-name", default=render.PVC_NAME)
     serve.add_argument("--serving-image", default=render.TF_SERVING_IMAGE)
@@ -87,19 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--probe-target", help="host:port for the final Predict (default: the Service)"
     )
 
-    web = sub.add_parser("web-ui", help="deploy the web UI and wait for /readyz")
-    deploying(web)
+
+def _web_ui_arguments(web: argparse.ArgumentParser) -> None:
+    _deploy_arguments(web)
     web.add_argument("--image", required=True, help="the project image")
     web.add_argument("--model-server", required=True, help="TF Serving's host:port")
     web.add_argument("--service-type", choices=render.SERVICE_TYPES, default="ClusterIP")
     web.add_argument("--probe-url", help="base URL for /readyz (default: the Service)")
 
-    show = sub.add_parser(
-        "render",
-        help="print the overlay's objects in the run's namespace with its labels, as YAML"
-        " (images and model path as the overlay has them)",
-    )
-    common(show)
+
+def _render_arguments(show: argparse.ArgumentParser) -> None:
+    _common_arguments(show)
     show.add_argument("--part", choices=render.PARTS, action="append")
     show.add_argument("--pvc-name", default=render.PVC_NAME, help="storage: the model PVC")
     show.add_argument(
@@ -108,7 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="storage: where KFP runs the steps (a second PVC goes there)",
     )
     show.add_argument("--node-name", help="storage: pin the model volume to this node")
-    return parser
 
 
 def api_client(context: str | None, kubeconfig: str | None = None) -> ApiClient:

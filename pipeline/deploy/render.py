@@ -18,14 +18,16 @@ from typing import Any, Final
 
 import yaml
 
-# The labels and KFP's step namespace and account are the project's, defined once in kubekit
-# (kubekit.constants imports nothing else of kubekit, so this module stays pure).
 from kubekit.constants import (
     COMPONENT_LABEL,
     PIPELINE_NAMESPACE,
     PIPELINE_SERVICE_ACCOUNT,
     RUN_ID_LABEL,
 )
+
+# The labels and KFP's step namespace and account are the project's, defined once in kubekit
+# (kubekit.constants imports nothing else of kubekit, so this module stays pure).
+from model.contract import UI_SERVERS_ENV
 
 Obj = dict[str, Any]
 
@@ -275,7 +277,7 @@ def web_ui_objects(
     objects = for_run(select(load_overlay(overlay, rendered_dir), "web-ui"), namespace, run_id)
     container = _container(_only(objects, "Deployment", WEB_UI_NAME), WEB_UI_NAME)
     container["image"] = image
-    _env(container, "MNIST_UI_MODEL_SERVERS")["value"] = f"default={model_server}"
+    _env(container, UI_SERVERS_ENV)["value"] = f"default={model_server}"
     _only(objects, "Service", WEB_UI_NAME)["spec"]["type"] = service_type
     return objects
 
@@ -326,14 +328,7 @@ def storage_objects(
     all pods using them) are pinned to that node; a one-node cluster needs no pinning. When
     the steps run in *namespace* itself (multi-user Kubeflow), one PV and PVC suffice.
     """
-    if overlay != "kind":
-        raise RenderError(f"overlay {overlay!r} has no model volume; the export goes to gs://")
-    _check_dns_label(pvc_name, "PVC name")
-    check_namespace(pipeline_namespace)
-    if not re.match(r"^/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$", host_dir) or ".." in host_dir.split("/"):
-        raise RenderError(f"host dir {host_dir!r} is not an absolute path without '..'")
-    if size is not None and not re.match(r"^[1-9]\d*(Mi|Gi|Ti)$", size):
-        raise RenderError(f"PVC size {size!r} is not like 512Mi, 1Gi or 2Ti")
+    _check_storage_options(overlay, pvc_name, pipeline_namespace, host_dir, node_name, size)
     template = for_run(select(load_overlay(overlay, rendered_dir), "storage"), namespace, run_id)
     volume_template = _only(template, "PersistentVolume", PVC_NAME)
     claim_template = _only(template, "PersistentVolumeClaim", PVC_NAME)
@@ -349,22 +344,7 @@ def storage_objects(
         volume["spec"]["claimRef"] = {"namespace": claim_namespace, "name": pvc_name}
         volume["spec"]["hostPath"]["path"] = f"{host_dir.rstrip('/')}/{namespace}"
         if node_name is not None:
-            _check_dns_label(node_name, "node name")
-            volume["spec"]["nodeAffinity"] = {
-                "required": {
-                    "nodeSelectorTerms": [
-                        {
-                            "matchExpressions": [
-                                {
-                                    "key": "kubernetes.io/hostname",
-                                    "operator": "In",
-                                    "values": [node_name],
-                                }
-                            ]
-                        }
-                    ]
-                }
-            }
+            volume["spec"]["nodeAffinity"] = _pinned_to(node_name)
         claim["metadata"].update(name=pvc_name, namespace=claim_namespace)
         claim["spec"]["volumeName"] = volume["metadata"]["name"]
         if size is not None:
@@ -372,6 +352,33 @@ def storage_objects(
             claim["spec"]["resources"]["requests"]["storage"] = size
         objects += [volume, claim]
     return objects
+
+
+def _check_storage_options(
+    overlay: str,
+    pvc_name: str,
+    pipeline_namespace: str,
+    host_dir: str,
+    node_name: str | None,
+    size: str | None,
+) -> None:
+    """RenderError naming the first of :func:`storage_objects`' options that cannot be."""
+    if overlay != "kind":
+        raise RenderError(f"overlay {overlay!r} has no model volume; the export goes to gs://")
+    _check_dns_label(pvc_name, "PVC name")
+    check_namespace(pipeline_namespace)
+    if not re.match(r"^/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$", host_dir) or ".." in host_dir.split("/"):
+        raise RenderError(f"host dir {host_dir!r} is not an absolute path without '..'")
+    if size is not None and not re.match(r"^[1-9]\d*(Mi|Gi|Ti)$", size):
+        raise RenderError(f"PVC size {size!r} is not like 512Mi, 1Gi or 2Ti")
+    if node_name is not None:
+        _check_dns_label(node_name, "node name")
+
+
+def _pinned_to(node_name: str) -> Obj:
+    """A PersistentVolume's nodeAffinity: only on the node *node_name*."""
+    term = {"key": "kubernetes.io/hostname", "operator": "In", "values": [node_name]}
+    return {"required": {"nodeSelectorTerms": [{"matchExpressions": [term]}]}}
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Real pods shaped like a KFP run's, for the cluster tier: the labels KFP and Argo put on a
-run's pods (what fixtures/cluster/classify.py reads), the project image, and waits on what a
+run's pods (what fixtures/kfp/classify.py reads), the project image, and waits on what a
 pod's status shows. Not a double: the pods run in the tier's kind cluster.
 
 Every pod is applied with :meth:`fixtures.created.kube_resources.KubeObject.apply_all` into
@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from kubernetes.client import V1ContainerStatus, V1Pod
 
-from fixtures.created.kube_resources import KubeObject
+from fixtures.created.kube_resources import CreatedObject
 from fixtures.platforms.kind import KindPlatform
 from kubekit.constants import KFP_RUN_LABEL, WORKFLOW_LABEL, run_labels
 from kubekit.exceptions import NotReady
@@ -71,7 +71,7 @@ def run_pod(
 
 def apply(platform: KindPlatform, bodies: Sequence[Mapping[str, Any]]) -> None:
     """Apply *bodies* into the cluster, each recorded in *platform*'s ledger first."""
-    KubeObject.apply_all(
+    CreatedObject.apply_all(
         platform.api(),
         bodies,
         ledger=platform.ledger,

@@ -9,7 +9,7 @@ and no-cluster speed. Everything it answers is a STAND-IN answer, not KFP's: a t
 passes against it shows the harness speaks the v2beta1 wire format and reacts to the states
 it is shown, not that KFP behaves so.
 
-What it serves (the endpoints :class:`fixtures.cluster.kfp_api.KfpApi` calls):
+What it serves (the endpoints :class:`fixtures.kfp.kfp_api.KfpApi` calls):
 
 - ``GET /apis/v2beta1/healthz``
 - experiments: create, get, delete, list (pages; ``display_name`` EQUALS filter)

@@ -1,0 +1,1 @@
+"""What the checkout is: its git revision and the project image's tag (pure, no project imports)."""

@@ -355,3 +355,11 @@ def test_an_action_failed_inside_is_not_retried_again_nor_rewrapped() -> None:
     with pytest.raises(ActionFailed) as caught:
         retry.call("outer", action, sleep=lambda s: None)
     assert caught.value is inner and calls == [1]
+
+
+def test_backoff_seconds_is_the_policy_call_sleeps_by():
+    """One policy: what a caller with its own loop (the port-forward supervisor) waits is
+    what :func:`retry.call` sleeps between attempts."""
+    assert [retry.backoff_seconds(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
+    assert retry.backoff_seconds(100, max_wait=30.0) == 30.0
+    assert retry.backoff_seconds(0) == 0.5

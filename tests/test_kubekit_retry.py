@@ -363,3 +363,21 @@ def test_backoff_seconds_is_the_policy_call_sleeps_by():
     assert [retry.backoff_seconds(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
     assert retry.backoff_seconds(100, max_wait=30.0) == 30.0
     assert retry.backoff_seconds(0) == 0.5
+
+
+def test_grpc_unavailable_and_deadline_are_transient_other_codes_are_not():
+    import grpc
+
+    from kubekit.transient import transient_reason
+
+    class Failed(grpc.RpcError):
+        def __init__(self, code: grpc.StatusCode) -> None:
+            self._code = code
+
+        def code(self) -> grpc.StatusCode:
+            return self._code
+
+    assert "not reachable yet" in (transient_reason(Failed(grpc.StatusCode.UNAVAILABLE)) or "")
+    assert "in time" in (transient_reason(Failed(grpc.StatusCode.DEADLINE_EXCEEDED)) or "")
+    assert transient_reason(Failed(grpc.StatusCode.NOT_FOUND)) is None
+    assert transient_reason(Failed(grpc.StatusCode.INVALID_ARGUMENT)) is None

@@ -241,9 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for step in range(1, args.tf_train_steps + 1):
         loss = train_step(batches)
-        # Step 1's line also says "built and traced, training now" (the local platform starts
-        # the model server on it, so that its TensorFlow import leaves the trainer's alone).
-        if step == 1 or step % LOG_EVERY == 0 or step == args.tf_train_steps:
+        if step % LOG_EVERY == 0 or step == args.tf_train_steps:
             print(f"step {step}: loss {float(loss):.4f}")
     train_seconds = time.perf_counter() - started
     steps_per_second = args.tf_train_steps / train_seconds

@@ -6,10 +6,16 @@ phases it reports what only the outside sees: pytest's start-up and collection b
 first phase, the exit after the last, and the peak memory of everything the run started.
 
 Each e2e run is followed by the train step alone (``python -m pipeline.local_run``, nothing
-beside it). Their difference, round by round, is the figure to drive down: what the e2e run
-costs on top of training — start-up, contention with the servers starting beside the
-trainer, assertions, teardown. Alternating the two shares any drift of a busy machine between
-them, so the gap stays meaningful when the absolute times are not.
+beside it). Their ratio and difference, round by round, are the figures to drive down: what
+the e2e run costs on top of training — start-up, contention with the servers starting beside
+the trainer, assertions, teardown. Alternating the two shares any drift of a busy machine
+between them, so the paired figures stay meaningful when the absolute times are not; they
+are summarised as median and spread (:mod:`benchmarks.paired`), with a verdict only when the
+spread allows one. ``--baseline DIR`` runs another checkout's e2e run in the same rounds, so
+before and after come from one interleaved run.
+
+Beside the times, the CPU seconds each process used during the train phase (sampled with
+psutil): which of the run's processes competes with the trainer for the cores.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shlex
 import signal
 import subprocess
@@ -29,7 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.output import format_table
+from benchmarks.paired import Spread, against_baseline, against_target
 from benchmarks.peak_memory import PeakMemory
+from benchmarks.process_cpu import ProcessCpu
 from benchmarks.stack import REPO_ROOT
 from benchmarks.stats import median
 from benchmarks.timeline import Line, run_timed, stages
@@ -41,6 +50,9 @@ STARTUP = "pytest start-up"
 EXIT = "pytest exit"
 WALL = "total (process wall)"
 GIB = 2**30
+# Issue 21's goal for the e2e run: at most 15% over the train step alone, round by round.
+TARGET_RATIO = 1.15
+MIN_ROUNDS_FOR_VERDICT = 5
 
 
 # The local platform's train step (python -m pipeline.local_run: the pipeline's train
@@ -66,6 +78,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="train_breakdown",
         action="store_false",
         help="skip the train step alone after each e2e run (and so the gap between them)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="another checkout (e.g. a git worktree of main) whose e2e run alternates with this"
+        " one's in every round, with the same interpreter: before/after in one run",
     )
     parser.add_argument(
         "--pytest-args",
@@ -134,8 +154,9 @@ def medians(runs: Sequence[dict[str, dict[str, float]]]) -> dict[str, dict[str, 
     }
 
 
-def run_to_the_end(argv: Sequence[str]) -> tuple[int, str, int]:
-    """Run *argv* (a pytest session); its exit code, output and peak memory (bytes).
+def run_to_the_end(argv: Sequence[str], cwd: Path = REPO_ROOT) -> tuple[int, str, int, ProcessCpu]:
+    """Run *argv* (a pytest session) in *cwd*; its exit code, output, peak memory (bytes) and
+    the CPU its processes used.
 
     Interrupted (Ctrl-C, or SIGTERM turned into one), it sends the session exactly one SIGTERM
     and waits for the harness to tear its run down; killing it would leave its servers behind.
@@ -143,7 +164,7 @@ def run_to_the_end(argv: Sequence[str]) -> tuple[int, str, int]:
     """
     process = subprocess.Popen(
         list(argv),
-        cwd=REPO_ROOT,
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -151,7 +172,7 @@ def run_to_the_end(argv: Sequence[str]) -> tuple[int, str, int]:
         start_new_session=True,
     )
     try:
-        with PeakMemory(process.pid) as peak:
+        with PeakMemory(process.pid) as peak, ProcessCpu(process.pid) as cpu:
             output, _ = process.communicate()
     except BaseException:
         process.send_signal(signal.SIGTERM)
@@ -161,15 +182,16 @@ def run_to_the_end(argv: Sequence[str]) -> tuple[int, str, int]:
             process.kill()
             process.wait()
         raise
-    return process.returncode, output, peak.bytes
+    return process.returncode, output, peak.bytes, cpu
 
 
-def one_run(extra: Sequence[str]) -> dict[str, Any]:
-    """Run the e2e suite once in a fresh process; its rows, exit code and run id."""
+def one_run(extra: Sequence[str], checkout: Path = REPO_ROOT) -> dict[str, Any]:
+    """Run the e2e suite of *checkout* once in a fresh process; its rows, exit code, run id
+    and the CPU seconds each of its processes used during the train phase."""
     with tempfile.TemporaryDirectory(prefix="mnist-bench-phases-") as tmp:
         artifacts = Path(tmp)
         launched = time.time()
-        code, output, peak_bytes = run_to_the_end(pytest_argv(artifacts, extra))
+        code, output, peak_bytes, cpu = run_to_the_end(pytest_argv(artifacts, extra), checkout)
         exited = time.time()
         phase_files = sorted(artifacts.glob("*/phases.json"))
         if not phase_files:
@@ -178,7 +200,11 @@ def one_run(extra: Sequence[str]) -> dict[str, Any]:
                 + "\n".join(output.splitlines()[-30:])
             )
         phases = json.loads(phase_files[0].read_text(encoding="utf-8"))
+        train = next((p for p in phases if p["name"] == "train" and p.get("end")), None)
         return {
+            "train_phase_cpu_seconds": (
+                cpu.between(float(train["start"]), float(train["end"])) if train else {}
+            ),
             "train_split": split_from_files(phase_files[0].parent, phases),
             "run_id": phase_files[0].parent.name,
             "exit_code": code,
@@ -219,11 +245,24 @@ def standalone_training(steps: int = 200) -> dict[str, Any]:
             "--train-steps",
             str(steps),
         ]
+        before = _children_cpu()
         lines, total, code = run_timed(argv, REPO_ROOT, {"TF_CPP_MIN_LOG_LEVEL": "2"})
+        cpu = _children_cpu() - before
     if code != 0:
         tail = "\n".join(line.text for line in lines[-20:])
         raise RuntimeError(f"{shlex.join(argv)} exited {code}:\n{tail}")
-    return {"command": shlex.join(argv), "total": total, "stages": train_breakdown(lines, total)}
+    return {
+        "command": shlex.join(argv),
+        "total": total,
+        "cpu_seconds": cpu,
+        "stages": train_breakdown(lines, total),
+    }
+
+
+def _children_cpu() -> float:
+    # Every process the train step starts is waited for by its parent, so all of them count.
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _breakdown_or_reason() -> dict[str, Any]:
@@ -262,23 +301,158 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
+def matmul_peak() -> float | None:
+    """The machine's best float32 matmul in GFLOP/s, measured in a child (no TensorFlow here).
+
+    Seconds do not compare across machines; this says how fast the one that measured was."""
+    code = (
+        "from benchmarks.train_throughput import matmul_peak_gflops;"
+        "print(max(matmul_peak_gflops().values()))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    try:
+        return float(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _round(number: int, extra: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
+    """One round: this checkout's e2e run, the baseline's (if any), the train step alone.
+
+    Odd rounds run the baseline first, even rounds this checkout first, so neither always
+    follows the other's teardown."""
+    result: dict[str, Any] = {"load_1min": _load()}
+    order = ["e2e", "baseline"] if number % 2 == 0 else ["baseline", "e2e"]
+    for name in order:
+        if name == "e2e":
+            result["e2e"] = one_run(extra)
+        elif args.baseline is not None:
+            result["baseline"] = one_run(extra, args.baseline)
+    if args.train_breakdown:
+        result["alone"] = _breakdown_or_reason()
+    return result
+
+
+def _round_line(number: int, total: int, result: dict[str, Any]) -> str:
+    e2e = result["e2e"]
+    line = f"  round {number}/{total} (load {result['load_1min']:.1f}):"
+    line += f" e2e {e2e['rows'][WALL]['seconds']:.1f}s, {e2e['summary_line']}"
+    if "baseline" in result:
+        line += f"; baseline e2e {result['baseline']['rows'][WALL]['seconds']:.1f}s"
+    if "total" in result.get("alone", {}):
+        line += f"; train step alone {result['alone']['total']:.1f}s"
+    return line
+
+
+def paired(rounds: Sequence[dict[str, Any]], key: str = "e2e") -> dict[str, Spread] | None:
+    """Per round, the *key* e2e run's wall over and minus the train step alone, summarised."""
+    pairs = [
+        (r[key]["rows"][WALL]["seconds"], r["alone"]["total"])
+        for r in rounds
+        # a failed e2e run stopped early: its wall time says nothing about the overhead
+        if key in r and r[key]["exit_code"] == 0 and "total" in r.get("alone", {})
+    ]
+    if not pairs:
+        return None
+    return {
+        "ratio": Spread.of([e2e / alone for e2e, alone in pairs]),
+        "gap_seconds": Spread.of([e2e - alone for e2e, alone in pairs]),
+        "e2e_seconds": Spread.of([e2e for e2e, _ in pairs]),
+        "alone_seconds": Spread.of([alone for _, alone in pairs]),
+    }
+
+
+def cpu_table(runs: Sequence[dict[str, Any]], alone: Sequence[dict[str, Any]]) -> str:
+    """Median CPU seconds per process during the train phase, against the train step alone."""
+    per_run = [r["train_phase_cpu_seconds"] for r in runs if r.get("train_phase_cpu_seconds")]
+    if not per_run:
+        return ""
+    roles = sorted(
+        {name for r in per_run for name in r},
+        key=lambda n: -median([r.get(n, 0.0) for r in per_run]),
+    )
+    rows = [(name, median([r.get(name, 0.0) for r in per_run])) for name in roles]
+    rows.append(("all processes", median([sum(r.values()) for r in per_run])))
+    alone_cpu = [a["cpu_seconds"] for a in alone if "cpu_seconds" in a]
+    text = (
+        f"\n\nCPU seconds during the e2e run's train phase, per process (median of"
+        f" {len(per_run)} runs; {os.cpu_count()} CPUs):\n"
+    )
+    text += format_table(["process", "CPU s"], rows)
+    if alone_cpu:
+        text += f"\ntrain step alone, all its processes: {median(alone_cpu):.1f} CPU s (median)"
+    return text
+
+
+def _summary(rounds: Sequence[dict[str, Any]], baseline: Path | None) -> tuple[str, dict[str, Any]]:
+    """The paired figures and their verdicts, as text and JSON."""
+    text, data = "", {}
+    this = paired(rounds)
+    if this is None:
+        return text, data
+    ratio, gap = this["ratio"], this["gap_seconds"]
+    text += (
+        f"\n\ne2e wall / train step alone: {ratio.describe('x')}"
+        f"\ne2e wall - train step alone: {gap.describe(' s', 1)}"
+    )
+    if len(ratio.values) < MIN_ROUNDS_FOR_VERDICT:
+        verdict = (
+            f"no verdict: {len(ratio.values)} rounds, at least {MIN_ROUNDS_FOR_VERDICT} needed"
+        )
+    else:
+        verdict = against_target(ratio, TARGET_RATIO)
+    text += f"\nverdict: {verdict}"
+    data = {name: spread.as_dict() for name, spread in this.items()} | {"verdict": verdict}
+    old = paired(rounds, "baseline")
+    if old is not None and baseline is not None:
+        both = [
+            r
+            for r in rounds
+            if "baseline" in r
+            and r["e2e"]["exit_code"] == 0
+            and r["baseline"]["exit_code"] == 0
+            and "total" in r.get("alone", {})
+        ]
+        diffs = [
+            r["e2e"]["rows"][WALL]["seconds"] - r["baseline"]["rows"][WALL]["seconds"] for r in both
+        ]
+        change = Spread.of([d / r["alone"]["total"] for d, r in zip(diffs, both, strict=True)])
+        compared = against_baseline(change, "the ratio")
+        text += (
+            f"\n\nbaseline ({baseline}), same rounds:"
+            f"\n  its e2e wall / train step alone: {old['ratio'].describe('x')}"
+            f"\n  its e2e wall - train step alone: {old['gap_seconds'].describe(' s', 1)}"
+            f"\n  this - baseline, e2e wall: {Spread.of(diffs).describe(' s', 1)}"
+            f"\n  verdict: {compared}"
+        )
+        data["baseline"] = {
+            "checkout": str(baseline),
+            **{name: spread.as_dict() for name, spread in old.items()},
+            "e2e_wall_change_seconds": Spread.of(diffs).as_dict(),
+            "ratio_change": change.as_dict(),
+            "verdict": compared,
+        }
+    return text, data
+
+
 def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     """Run ``--runs`` rounds; return the table of medians and the JSON results."""
     extra = shlex.split(args.pytest_args)
-    runs: list[dict[str, Any]] = []
-    alone: list[dict[str, Any]] = []
-    loads: list[float] = []
+    if args.baseline is not None and not (args.baseline / "e2e").is_dir():
+        raise SystemExit(
+            f"--baseline {args.baseline}: no e2e/ there; give a checkout of this project"
+            " (git worktree add /tmp/mnist-e2e-main main)"
+        )
+    peak = matmul_peak()
+    rounds: list[dict[str, Any]] = []
     for number in range(1, args.runs + 1):
-        loads.append(_load())
-        result = one_run(extra)
-        wall = result["rows"][WALL]["seconds"]
-        line = f"  round {number}/{args.runs}: e2e {wall:.1f}s, {result['summary_line']}"
-        runs.append(result)
-        if args.train_breakdown:
-            alone.append(_breakdown_or_reason())
-            if "total" in alone[-1]:
-                line += f"; train step alone {alone[-1]['total']:.1f}s"
-        print(f"{line} (load {loads[-1]:.1f})", flush=True)
+        rounds.append(_round(number, extra, args))
+        print(_round_line(number, args.runs, rounds[-1]), flush=True)
+    runs = [r["e2e"] for r in rounds]
+    alone = [r["alone"] for r in rounds if "alone" in r]
+    loads = [r["load_1min"] for r in rounds]
     table_rows = medians([r["rows"] for r in runs])
     rows = [
         [name, row["starts_at"], row["seconds"], row["runs"]] for name, row in table_rows.items()
@@ -299,6 +473,7 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         table += format_table(
             ["part", "median s"], [(name, median([s[name] for s in splits])) for name in splits[0]]
         )
+    table += cpu_table(runs, alone)
     breakdown = median_breakdown(alone)
     unavailable = [a["unavailable"] for a in alone if "unavailable" in a]
     if unavailable:
@@ -312,26 +487,27 @@ def run(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             ["stage", "median s"],
             [*breakdown["stages"].items(), ("total", breakdown["total"])],
         )
-    round_gaps = gaps(runs, alone)
-    if round_gaps:
-        table += (
-            f"\n\ne2e wall minus the train step alone: {median(round_gaps):.1f}s"
-            f" (median of {len(round_gaps)} rounds: {', '.join(f'{g:.1f}' for g in round_gaps)})"
-        )
+    summary_text, summary = _summary(rounds, args.baseline)
+    table += summary_text
     peaks = [r["peak_memory_bytes"] / GIB for r in runs]
     table += (
         f"\npeak memory of the e2e run, pytest and all it started (summed RSS):"
         f" {median(peaks):.2f} GiB median, {max(peaks):.2f} max"
         f"\nmachine load (1-minute average) at each round's start:"
         f" {', '.join(f'{load:.1f}' for load in loads)} on {os.cpu_count()} CPUs"
+        f"\nmachine's matmul peak (best float32 matmul TensorFlow reaches):"
+        f" {f'{peak:.0f} GFLOP/s' if peak else 'not measured'}"
     )
+    round_gaps = gaps(runs, alone)
     return table, {
+        "paired": summary,
         "train_breakdown": breakdown,
         "train_alone": alone,
         "gap_seconds": {"median": median(round_gaps), "rounds": round_gaps} if round_gaps else None,
         "peak_memory_gib": {"median": median(peaks), "max": max(peaks)},
         "load_average_1min": loads,
+        "matmul_peak_gflops": peak,
         "command": shlex.join(pytest_argv(Path("<tmp>"), extra)),
-        "runs": runs,
+        "rounds": rounds,
         "median": table_rows,
     }

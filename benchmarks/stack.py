@@ -1,28 +1,28 @@
 """The local serving stack for benchmarks: a SavedModel export, the model server, the web UI.
 
-Processes start through the harness's own helpers (fixtures.processes) and are recorded in a
-ledger, so stopping them is the same ledger-driven teardown the e2e run uses.
+The servers start and are waited for by the local platform's own launch
+(fixtures.platforms.local_servers) and are recorded in a ledger, so stopping them is the same
+ledger-driven teardown the e2e run uses.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fixtures import processes
 from fixtures.created.teardown_plan import teardown
 from fixtures.ledger import Ledger
-from fixtures.platforms.local import LOOPBACK, model_server_argv
-from fixtures.ports import free_port
-from kubekit.exceptions import NotReady
-from kubekit.wait import wait_until
-from model.contract import MODEL_NAME, SERVING_HOST_ENV, UI_MODEL_NAME_ENV, UI_SERVERS_ENV
+from fixtures.platforms.local_servers import (
+    Launch,
+    start_model_server,
+    start_web_ui,
+    wait_http,
+    wait_model_server,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 180.0
@@ -62,86 +62,21 @@ class Stack:
     logs: Path
 
 
-def _grpc_serving(target: str) -> None:
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    with grpc.insecure_channel(target) as channel:
-        try:
-            answer = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=""), timeout=2
-            )
-        except grpc.RpcError as exc:
-            raise NotReady(f"health check: {exc.code()}") from exc
-    if answer.status != health_pb2.HealthCheckResponse.SERVING:
-        raise NotReady(f"health status {answer.status}")
-
-
-def _http_ok(url: str) -> None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # loopback only
-            if response.status != 200:
-                raise NotReady(f"GET {url}: {response.status}")
-    except (urllib.error.URLError, OSError) as exc:
-        raise NotReady(f"GET {url}: {exc}") from exc
-
-
-def _crashed(process: processes.StartedProcess) -> str | None:
-    code = process.exited()
-    if code is None:
-        return None
-    return f"{process.name} exited with {code}:\n{process.log_tail()}"
-
-
 @contextmanager
 def local_stack(export_base: Path, workdir: Path, *, with_ui: bool) -> Iterator[Stack]:
-    """Start the model server on *export_base* (and the web UI); stop both on exit."""
+    """Start the model server on *export_base* (and the web UI), as the local platform's
+    steps start them, and wait for each the same way; stop both on exit."""
     ledger = Ledger(workdir / "ledger.jsonl")
-    logs = workdir / "logs"
-    env = {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2", SERVING_HOST_ENV: LOOPBACK}
+    launch = Launch(
+        ledger, workdir / "logs", REPO_ROOT, {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    )
     try:
-        grpc_port, rest_port = free_port(), free_port()
-        server = processes.start(
-            "model-server",
-            model_server_argv(str(export_base), grpc_port, rest_port),
-            ledger=ledger,
-            log_path=logs / "model-server.log",
-            env=env,
-            cwd=REPO_ROOT,
-            ports=[grpc_port, rest_port],
-        )
-        target = f"{LOOPBACK}:{grpc_port}"
-        ui_url = None
-        if with_ui:
-            ui_port = free_port()
-            ui = processes.start(
-                "web-ui",
-                processes.python_module("web_ui", "--host", LOOPBACK, "--port", str(ui_port)),
-                ledger=ledger,
-                log_path=logs / "web-ui.log",
-                env={
-                    **env,
-                    UI_SERVERS_ENV: f"local={target}",
-                    UI_MODEL_NAME_ENV: MODEL_NAME,
-                },
-                cwd=REPO_ROOT,
-                ports=[ui_port],
-            )
-            ui_url = f"http://{LOOPBACK}:{ui_port}"
-        wait_until(
-            f"model server on {target}",
-            lambda: _grpc_serving(target),
-            timeout=READY_TIMEOUT,
-            fatal=lambda: _crashed(server),
-        )
-        if with_ui:
-            wait_until(
-                f"web UI on {ui_url}",
-                lambda: _http_ok(f"{ui_url}/readyz"),
-                timeout=READY_TIMEOUT,
-                fatal=lambda: _crashed(ui),
-            )
-        yield Stack(target, ui_url, logs)
+        server = start_model_server(launch, str(export_base))
+        ui = start_web_ui(launch, server.address) if with_ui else None
+        wait_model_server(server, READY_TIMEOUT)
+        if ui is not None:
+            wait_http(ui, ("/readyz",), READY_TIMEOUT)
+        yield Stack(server.address, ui.address if ui else None, launch.logs_dir)
     finally:
         for line in teardown(ledger.resources()):
             print(f"  teardown: {line}")

@@ -21,7 +21,6 @@ from tenacity import (
     stop_after_attempt,
     stop_before_delay,
     stop_never,
-    wait_exponential,
 )
 
 from kubekit.exceptions import ActionFailed, describe, typed
@@ -32,6 +31,16 @@ T = TypeVar("T")
 
 DEFAULT_ATTEMPTS: Final = 6
 MAX_WAIT_SECONDS: Final = 20.0
+FIRST_WAIT_SECONDS: Final = 0.5  # doubled after each failure in a row, up to the cap
+
+
+def backoff_seconds(failures: int, max_wait: float = MAX_WAIT_SECONDS) -> float:
+    """The pause after the *failures*-th failure in a row: 0.5 s, 1, 2, 4, … up to *max_wait*.
+
+    The one backoff policy: :func:`call` uses it between attempts, and so does anything else
+    that tries again on its own schedule (the port-forward supervisor's reconnects)."""
+    doublings = min(max(failures, 1) - 1, 32)  # 2**32 halves is past any cap already
+    return min(max_wait, FIRST_WAIT_SECONDS * 2**doublings)
 
 
 def call(
@@ -69,7 +78,7 @@ def call(
     retrying = Retrying(
         stop=stop_after_attempt(attempts)
         | (stop_before_delay(remaining) if remaining is not None else stop_never),
-        wait=wait_exponential(multiplier=0.5, min=0.5, max=max_wait),
+        wait=lambda state: backoff_seconds(state.attempt_number, max_wait),
         retry=retry_if_exception(lambda exc: transient_reason(exc) is not None),
         before_sleep=before_sleep,
         sleep=sleep,

@@ -43,6 +43,15 @@ def _deleting_conflict(exc: BaseException) -> bool:
     )
 
 
+def _grpc_code_in(*names: str) -> Callable[[BaseException], bool]:
+    def matches(exc: BaseException) -> bool:
+        import grpc  # lazily: only a gRPC error needs it, and it is one
+
+        return isinstance(exc, grpc.RpcError) and exc.code().name in names
+
+    return matches
+
+
 TRANSIENT: Final[tuple[Transient, ...]] = (
     Transient(
         "409 while deleting",
@@ -64,6 +73,16 @@ TRANSIENT: Final[tuple[Transient, ...]] = (
         is_connection_error,
     ),
     Transient("timeout", "the request timed out: a slow API server or network", is_timeout),
+    Transient(
+        "gRPC unavailable",
+        "the gRPC server is not reachable yet (starting, or a port-forward reconnecting)",
+        _grpc_code_in("UNAVAILABLE"),
+    ),
+    Transient(
+        "gRPC deadline",
+        "the gRPC server did not answer in time (busy, or still loading)",
+        _grpc_code_in("DEADLINE_EXCEEDED"),
+    ),
     Transient(
         "command: transient network error",
         "the command lost its connection (kubectl/kind/docker talk to servers that restart)",

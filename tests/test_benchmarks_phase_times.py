@@ -96,3 +96,37 @@ def test_the_train_step_breakdown_is_the_median_of_the_runs_that_have_one():
         "total": 6.0,
     }
     assert median_breakdown([{"unavailable": "no"}]) is None
+
+
+def _round(e2e: float, alone: float, code: int = 0, baseline: float | None = None) -> dict:
+    from benchmarks.phase_times import WALL
+
+    def run(wall: float, exit_code: int = 0) -> dict:
+        return {"rows": {WALL: {"seconds": wall}}, "exit_code": exit_code}
+
+    result = {"e2e": run(e2e, code), "alone": {"total": alone}, "load_1min": 1.0}
+    if baseline is not None:
+        result["baseline"] = run(baseline)
+    return result
+
+
+def test_paired_ratios_leave_out_rounds_whose_e2e_run_failed():
+    from benchmarks.phase_times import paired
+
+    summary = paired([_round(30, 25), _round(5, 25, code=1), _round(33, 30)])
+    assert summary is not None
+    assert summary["ratio"].values == (1.2, 1.1)
+    assert summary["gap_seconds"].values == (5, 3)
+
+
+def test_the_summary_gives_a_verdict_only_from_five_rounds_and_compares_with_a_baseline():
+    from pathlib import Path
+
+    from benchmarks.phase_times import _summary
+
+    rounds = [_round(27.5 + i * 0.1, 25, baseline=32 + i * 0.1) for i in range(5)]
+    text, data = _summary(rounds, Path("/tmp/base"))
+    assert "verdict: within the target" in text
+    assert data["baseline"]["verdict"].startswith("the ratio is lower than the baseline's by 0.18")
+    text, _ = _summary(rounds[:4], None)
+    assert "no verdict: 4 rounds, at least 5 needed" in text

@@ -94,8 +94,32 @@ def test_a_cluster_runs_plan_is_its_own_options_and_run_id_and_touches_nothing(
     assert "cluster-airgap.yaml --image NODE_IMAGE" in plan
     assert f"create Namespace {RUN}" in plan
     assert not (tmp_path / "artifacts").exists()
+    assert not (tmp_path / "artifacts").exists()
+
+
+def test_a_local_runs_plan_is_its_steps_in_order_and_touches_nothing(tmp_path: Path) -> None:
+    """Local is steps like kind and gke: its plan names each start and the wait after it."""
     local = RunLifecycle(HarnessConfig(artifacts_dir=tmp_path / "artifacts"), RUN)
-    assert local.plan_text() is None
+    plan = local.plan_text()
+    titles = [
+        line.split(". ", 1)[1]
+        for line in plan.splitlines()
+        if line[:3].strip().rstrip(".").isdigit()
+    ]
+    assert titles == [
+        "the run's work dir",
+        "GCS emulator and the run's bucket",
+        "start the train component",
+        "start the model server",
+        "start the web UI",
+        "wait for the train step",
+        "wait for the model server",
+        "wait for the web UI",
+        "diagnostics on failure",
+        "teardown from the ledger",
+    ]
+    assert "gRPC Predict of one image until the trained version answers" in plan
+    assert not (tmp_path / "artifacts").exists()
 
 
 @pytest.mark.parametrize(

@@ -355,3 +355,29 @@ def test_an_action_failed_inside_is_not_retried_again_nor_rewrapped() -> None:
     with pytest.raises(ActionFailed) as caught:
         retry.call("outer", action, sleep=lambda s: None)
     assert caught.value is inner and calls == [1]
+
+
+def test_backoff_seconds_is_the_policy_call_sleeps_by():
+    """One policy: what a caller with its own loop (the port-forward supervisor) waits is
+    what :func:`retry.call` sleeps between attempts."""
+    assert [retry.backoff_seconds(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
+    assert retry.backoff_seconds(100, max_wait=30.0) == 30.0
+    assert retry.backoff_seconds(0) == 0.5
+
+
+def test_grpc_unavailable_and_deadline_are_transient_other_codes_are_not():
+    import grpc
+
+    from kubekit.transient import transient_reason
+
+    class Failed(grpc.RpcError):
+        def __init__(self, code: grpc.StatusCode) -> None:
+            self._code = code
+
+        def code(self) -> grpc.StatusCode:
+            return self._code
+
+    assert "not reachable yet" in (transient_reason(Failed(grpc.StatusCode.UNAVAILABLE)) or "")
+    assert "in time" in (transient_reason(Failed(grpc.StatusCode.DEADLINE_EXCEEDED)) or "")
+    assert transient_reason(Failed(grpc.StatusCode.NOT_FOUND)) is None
+    assert transient_reason(Failed(grpc.StatusCode.INVALID_ARGUMENT)) is None

@@ -6,7 +6,7 @@ import logging
 import grpc
 import pytest
 
-from kubekit.exceptions import WaitTimeout
+from kubekit.exceptions import WaitFailed, WaitTimeout
 from model.contract import IMAGE_PIXELS, INPUT_KEY, MODEL_NAME, SIGNATURE_NAME
 from pipeline.deploy import probe
 from pipeline.deploy.errors import DeployError
@@ -54,6 +54,36 @@ def test_not_serving_yet_is_retried(prediction_server, caplog):
     assert f"'predict on {target}'" in logs[0]
     assert "NOT_FOUND: scripted NOT_FOUND (the model is not loaded yet)" in logs[0]
     assert "UNAVAILABLE" in logs[1]
+
+
+def test_an_answer_from_another_version_is_waited_out_when_a_version_is_asked_for(
+    prediction_server, caplog
+):
+    target, script, received = prediction_server
+    script.extend(["ok-v6", "ok"])
+    with caplog.at_level(logging.INFO, logger=WAIT_LOG):
+        assert probe.wait_for_prediction(target, timeout=60, version=7, sleep=no_sleep) == 7
+    assert len(received) == 2
+    assert "serving version 6, waiting for 7" in caplog.records[0].getMessage()
+
+
+def test_a_fatal_reason_ends_the_wait_before_any_call(prediction_server):
+    target, script, received = prediction_server
+    script.append(grpc.StatusCode.UNAVAILABLE)
+    with pytest.raises(WaitFailed, match="model-server exited with code 1"):
+        probe.wait_for_prediction(
+            target, timeout=60, fatal=lambda: "model-server exited with code 1", sleep=no_sleep
+        )
+    assert received == []
+
+
+def test_a_crashed_server_ends_the_http_wait(http_server):
+    url, statuses, _ = http_server
+    statuses.append(503)
+    with pytest.raises(WaitFailed, match="web-ui exited"):
+        probe.wait_for_http(
+            f"{url}/readyz", timeout=60, fatal=lambda: "web-ui exited", sleep=no_sleep
+        )
 
 
 def test_invalid_argument_is_fatal_at_once(prediction_server):

@@ -14,6 +14,7 @@ from fixtures.phases import PhaseClock
 from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.gke import GkePlatform
 from fixtures.platforms.kind import KindPlatform
+from fixtures.platforms.local import LocalPlatform
 from fixtures.platforms.plan import Step, format_plan
 
 RUN = "mnist-e2e-20261125t120000z-abcd"
@@ -44,7 +45,7 @@ def test_format_plan_numbers_steps_and_groups_them_by_phase() -> None:
     ]
 
 
-@pytest.mark.parametrize("cls", [KindPlatform, GkePlatform])
+@pytest.mark.parametrize("cls", [KindPlatform, GkePlatform, LocalPlatform])
 def test_every_printed_step_is_an_executed_step(cls: type, tmp_path: Path) -> None:
     subject = platform(cls, tmp_path, kube_context="ctx", gcp_project="p", registry="r.example/x")
     steps = subject.steps()

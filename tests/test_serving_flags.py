@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.platforms.local import model_server_argv
+from fixtures.platforms.local_servers import model_server_argv
 from serving.flags import DEFAULT_HOST, HOST_ENV, ServerFlags, parse
 
 BASE = "/models/mnist"

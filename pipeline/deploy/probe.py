@@ -1,9 +1,11 @@
-"""The deploy steps' last word: a real request that the deployed service answers correctly.
+"""Call until it answers: the one probe of a model server and of a web page, used by all.
 
 For TF Serving, a gRPC ``Predict`` of one all-zero image through the TF Serving protos, whose
-answer must have the contracted outputs; for the web UI, ``GET /readyz`` answering 200. Both
-wait (kubekit's ``wait_until``) only while the answer means "not up yet", and fail at once on
-anything else.
+answer must have the contracted outputs (and, when asked, come from a given model version);
+for a web page, ``GET`` answering 200. Both wait (kubekit's ``wait_until``) only while the
+answer means "not up yet", and fail at once on anything else. The deploy steps inside the
+cluster, the harness's platforms (local processes, port-forwards) and the benchmarks all
+wait for an endpoint through these two functions.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Final, NamedTuple
 import grpc
 
 from kubekit.exceptions import NotReady
+from kubekit.transient import transient_reason
 from kubekit.wait import wait_until
 from model.contract import (
     IMAGE_PIXELS,
@@ -32,14 +35,22 @@ from pipeline.deploy.errors import DeployError
 from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc, tensor_pb2, types_pb2
 from tf_serving_api.tensor_util import make_ndarray
 
-# gRPC codes that mean "not serving yet", and why.
-RETRYABLE_CODES: Final = {
-    grpc.StatusCode.UNAVAILABLE: "the server is not reachable yet",
-    grpc.StatusCode.DEADLINE_EXCEEDED: "the server did not answer in time",
-    grpc.StatusCode.NOT_FOUND: "the model is not loaded yet",
-}
+# A gRPC error means "not serving yet" when kubekit's one table of transient errors says so
+# (UNAVAILABLE, DEADLINE_EXCEEDED), or when it is the one below. NOT_FOUND cannot join that
+# table: for any other call (a KFP run, an object) it is final; only while a model server is
+# still loading its first version does it mean "try again".
+MODEL_NOT_LOADED: Final = {grpc.StatusCode.NOT_FOUND: "the model is not loaded yet"}
 # The longest pause between two attempts (kubekit backs off from 50 ms up to it).
 RETRY_SECONDS: Final = 2.0
+
+
+def _no_fatal() -> str | None:
+    return None
+
+
+def not_serving_yet(exc: grpc.RpcError) -> str | None:
+    """Why *exc* means the server is not serving yet, or None when it is a real failure."""
+    return transient_reason(exc) or MODEL_NOT_LOADED.get(exc.code())
 
 
 def predict_request(model_name: str = MODEL_NAME) -> predict_pb2.PredictRequest:
@@ -96,35 +107,44 @@ def wait_for_prediction(
     *,
     timeout: float,
     model_name: str = MODEL_NAME,
+    version: int | None = None,
+    fatal: Callable[[], str | None] = _no_fatal,
+    max_interval: float = RETRY_SECONDS,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Ask :func:`predict_once` until the server answers; the model version that answered.
+    """Ask :func:`predict_once` until the server answers (from *version*, when given); the
+    model version that answered.
 
-    "Not up yet" (:data:`RETRYABLE_CODES`) is waited out, up to *timeout* seconds
-    (kubekit's ``WaitTimeout``, naming the last code); any other code is a DeployError at once.
+    "Not up yet" (:func:`not_serving_yet`), and an answer from another version than
+    *version*, are waited out up to *timeout* seconds (kubekit's ``WaitTimeout``, naming the
+    last reason); any other code is a DeployError at once. A reason from *fatal* (a crashed
+    server process), asked before every attempt, ends the wait at once (``WaitFailed``).
     """
     deadline = clock() + timeout
+    description = f"predict on {target}" + (f" from version {version}" if version else "")
 
     def answered() -> int:
         try:
-            return predict_once(
+            served = predict_once(
                 target, timeout=min(10.0, max(1.0, deadline - clock())), model_name=model_name
             )
         except grpc.RpcError as exc:
             code = exc.code()
-            reason = RETRYABLE_CODES.get(code)
+            reason = not_serving_yet(exc)
             if reason is None:
-                raise DeployError(
-                    f"'predict on {target}' failed: {code.name}: {exc.details()}"
-                ) from exc
+                raise DeployError(f"'{description}' failed: {code.name}: {exc.details()}") from exc
             raise NotReady(f"{code.name}: {exc.details()} ({reason})") from exc
+        if version is not None and served != version:
+            raise NotReady(f"serving version {served}, waiting for {version}")
+        return served
 
     return wait_until(
-        f"predict on {target}",
+        description,
         answered,
         timeout=timeout,
-        max_interval=RETRY_SECONDS,
+        fatal=fatal,
+        max_interval=max_interval,
         clock=clock,
         sleep=sleep,
     )
@@ -152,11 +172,14 @@ def wait_for_http(
     url: str,
     *,
     timeout: float,
+    fatal: Callable[[], str | None] = _no_fatal,
+    max_interval: float = RETRY_SECONDS,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Return once ``GET url`` answers 200. Refusals, timeouts and 5xx mean "not up yet" and
-    are waited out, up to *timeout* seconds (``WaitTimeout``); another status is a DeployError."""
+    are waited out, up to *timeout* seconds (``WaitTimeout``); another status is a DeployError.
+    A reason from *fatal* (a crashed server process) ends the wait at once (``WaitFailed``)."""
     deadline = clock() + timeout
 
     def ready() -> None:
@@ -172,5 +195,11 @@ def wait_for_http(
             )
 
     wait_until(
-        f"GET {url}", ready, timeout=timeout, max_interval=RETRY_SECONDS, clock=clock, sleep=sleep
+        f"GET {url}",
+        ready,
+        timeout=timeout,
+        fatal=fatal,
+        max_interval=max_interval,
+        clock=clock,
+        sleep=sleep,
     )

@@ -17,7 +17,7 @@ import numpy as np
 @contextmanager
 def scripted_prediction_server() -> Iterator[tuple[str, list[Any], list[Any]]]:
     """``(host:port, script, received)``: append behaviours to *script* ("ok", "no-classes",
-    "not-softmax" or a grpc.StatusCode to abort with; the last one repeats); *received*
+    "not-softmax", "ok-v6" (the previous version) or a grpc.StatusCode to abort with; the last one repeats); *received*
     collects every request."""
     from tf_serving_api.protos import (
         predict_pb2,
@@ -36,10 +36,10 @@ def scripted_prediction_server() -> Iterator[tuple[str, list[Any], list[Any]]]:
                 context.abort(behaviour, f"scripted {behaviour.name}")
             response = predict_pb2.PredictResponse()
             response.model_spec.name = request.model_spec.name
-            response.model_spec.version.value = 7
+            response.model_spec.version.value = 6 if behaviour == "ok-v6" else 7
             # As TF Serving answers the contract: uint8 classes in int_val, float_val scores.
             classes = typed_tensor_proto(np.array([3], np.uint8))
-            if behaviour == "ok":
+            if behaviour in ("ok", "ok-v6"):
                 response.outputs["classes"].CopyFrom(classes)
                 response.outputs["predictions"].CopyFrom(
                     typed_tensor_proto(np.full((1, 10), 0.1, np.float32))

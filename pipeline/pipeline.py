@@ -15,6 +15,7 @@ pipeline's service account, and the tf-serving account annotated with
 from typing import Any, Final
 
 from kfp import dsl, kubernetes
+from kfp.dsl.base_component import BaseComponent
 from kfp.dsl.graph_component import GraphComponent
 
 from kubekit.constants import SERVE_STEP, TRAIN_STEP, WEB_UI_STEP
@@ -82,46 +83,105 @@ def build_pipeline(
         image: the web UI's image (the steps' own image is fixed when compiling).
         gcp_service_account: Google account TF Serving reads GCS as (GCP, workload identity).
         """
-        trained = train_op(
-            model_export_dir=model_export_dir,
-            train_steps=train_steps,
-            learning_rate=learning_rate,
-            batch_size=batch_size,
-            model_type=model_type,
-            data_dir=data_dir,
-            export_dir_prefix=EXPORT_PREFIX[platform],
+        trained = _train_task(
+            train_op, platform, model_export_dir, train_steps, learning_rate, batch_size,
+            model_type, data_dir,
+        )  # fmt: skip
+        served = _serve_task(
+            serve_op, trained, namespace, run_id, pvc_name, serving_image, gcp_service_account,
+            deploy_timeout_seconds,
+        )  # fmt: skip
+        ui = _web_ui_task(
+            web_ui_op, served, namespace, run_id, image, service_type, deploy_timeout_seconds
         )
-        trained.set_display_name(TRAIN_STEP)
-        _request_train_resources(trained)
-
-        # Data dependencies order the steps: serve needs the export dir train wrote, web-ui
-        # the address serve deployed.
-        served = serve_op(
-            namespace=namespace,
-            run_id=run_id,
-            model_base_path=trained.outputs["export_dir"],
-            pvc_name=pvc_name,
-            serving_image=serving_image,
-            gcp_service_account=gcp_service_account,
-            timeout_seconds=deploy_timeout_seconds,
-        )
-        served.set_display_name(SERVE_STEP)
-        ui = web_ui_op(
-            namespace=namespace,
-            run_id=run_id,
-            image=image,
-            model_server=served.outputs["model_server"],
-            service_type=service_type,
-            timeout_seconds=deploy_timeout_seconds,
-        )
-        ui.set_display_name(WEB_UI_STEP)
-
-        # Every run must really train and deploy: a cached step would skip both.
-        for task in (trained, served, ui):
-            task.set_caching_options(False)
+        _never_cached((trained, served, ui))
         _give_storage((trained, served), platform, pvc_name, gcp_secret, storage_emulator_host)
 
     return mnist_pipeline
+
+
+# The task helpers below run while KFP compiles mnist_pipeline: the values they take are the
+# pipeline's parameters as KFP's placeholders (typed as the pipeline declares them), and the
+# tasks they make are the pipeline's, in the order they are called.
+
+
+def _train_task(
+    train_op: BaseComponent,
+    platform: str,
+    model_export_dir: str,
+    train_steps: int,
+    learning_rate: float,
+    batch_size: int,
+    model_type: str,
+    data_dir: str,
+) -> dsl.PipelineTask:
+    """The train step: the model exported under *platform*'s prefix, on the resources it asks."""
+    trained = train_op(
+        model_export_dir=model_export_dir,
+        train_steps=train_steps,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        model_type=model_type,
+        data_dir=data_dir,
+        export_dir_prefix=EXPORT_PREFIX[platform],
+    )
+    trained.set_display_name(TRAIN_STEP)
+    _request_train_resources(trained)
+    return trained
+
+
+def _serve_task(
+    serve_op: BaseComponent,
+    trained: dsl.PipelineTask,
+    namespace: str,
+    run_id: str,
+    pvc_name: str,
+    serving_image: str,
+    gcp_service_account: str,
+    timeout_seconds: int,
+) -> dsl.PipelineTask:
+    """The serve step: TF Serving over the export *trained* wrote."""
+    # Data dependencies order the steps: serve needs the export dir train wrote, web-ui
+    # the address serve deployed.
+    served = serve_op(
+        namespace=namespace,
+        run_id=run_id,
+        model_base_path=trained.outputs["export_dir"],
+        pvc_name=pvc_name,
+        serving_image=serving_image,
+        gcp_service_account=gcp_service_account,
+        timeout_seconds=timeout_seconds,
+    )
+    served.set_display_name(SERVE_STEP)
+    return served
+
+
+def _web_ui_task(
+    web_ui_op: BaseComponent,
+    served: dsl.PipelineTask,
+    namespace: str,
+    run_id: str,
+    image: str,
+    service_type: str,
+    timeout_seconds: int,
+) -> dsl.PipelineTask:
+    """The web-ui step: the UI in front of the model server *served* deployed."""
+    ui = web_ui_op(
+        namespace=namespace,
+        run_id=run_id,
+        image=image,
+        model_server=served.outputs["model_server"],
+        service_type=service_type,
+        timeout_seconds=timeout_seconds,
+    )
+    ui.set_display_name(WEB_UI_STEP)
+    return ui
+
+
+def _never_cached(tasks: tuple[dsl.PipelineTask, ...]) -> None:
+    # Every run must really train and deploy: a cached step would skip both.
+    for task in tasks:
+        task.set_caching_options(False)
 
 
 def _check_options(platform: str, image: str, gcp_secret: str, storage_emulator_host: str) -> None:

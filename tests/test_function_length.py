@@ -17,9 +17,6 @@ STILL_LONG: dict[str, str] = {
     "ci/airgap/__main__.py::build_all": "the air-gapped build's order of parts; not split on"
     " a branch that cannot run `tox -e airgap`",
     "ci/airgap/kfp_standalone.py::kfp_images": "KFP's images, one block each; as build_all",
-    "pipeline/pipeline.py::build_pipeline": "holds mnist_pipeline (below)",
-    "pipeline/pipeline.py::build_pipeline.mnist_pipeline": "the KFP pipeline function: its 14"
-    " parameters and the docstring KFP reads as their descriptions are one signature",
 }
 
 

@@ -84,6 +84,29 @@ class Table:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class GoPrograms:
+    """The ``bin`` folders of the Go programs built from the module proxy."""
+
+    kind: Path
+    kubernetes: Path
+    etcd: Path
+    coredns: Path
+    containerd: Path
+    runc: Path
+    crictl: Path
+    cni: Path
+
+
+@dataclass(frozen=True)
+class RootFilesystems:
+    """The Debian root filesystems, each imported as an image."""
+
+    node: images.BuiltImage
+    iptables: images.BuiltImage
+    python: images.BuiltImage
+
+
 def build_all(root: Path) -> manifest.Manifest:
     """Every step, in the order the parts depend on each other."""
     table = Table()
@@ -91,6 +114,45 @@ def build_all(root: Path) -> manifest.Manifest:
     sandbox = node_image.sandbox_image(
         (kind_files / "etc" / "containerd" / "config.toml").read_text()
     )
+    pause, engine = _own_programs(table, sandbox)
+    go = _go_programs(table)
+    roots = _root_filesystems(table)
+    preload = _control_plane_images(table, go, sandbox, pause, roots.iptables.tag)
+    node = _node_image(table, kind_files, go, roots.node.tag, preload)
+    project = table.step(
+        "image project",
+        "-",
+        lambda: project_image.build(root, roots.python.tag).row(),
+        images.BuiltImage.describe,
+    )
+    pipelines = kfp_standalone.build(table.step, root, go.kubernetes / "kubectl", roots.python.tag)
+    gcs_emulator, registry = _rehearsal_images(table, roots.python.tag)
+    built = manifest.Manifest(
+        node_image=node.tag,
+        kind=str(go.kind / "kind"),
+        kubectl=str(go.kubernetes / "kubectl"),
+        kubernetes_version=pins.KUBERNETES_VERSION,
+        kind_version=pins.KIND.version,
+        images={
+            "project": project.tag,
+            "serving": project.tag,
+            "python-base": roots.python.tag,
+            "gcs-emulator": gcs_emulator.tag,
+            "registry": registry.tag,
+            **pipelines.images,
+        },
+        engine=engine.note,
+        kfp_manifests=pipelines.manifests,
+        kfp_version=pins.KFP_VERSION if pipelines.manifests else "",
+        kfp_blocked=pipelines.blocked,
+    )
+    _report(table, built.write(), pipelines.blocked)
+    return built
+
+
+def _own_programs(table: Table, sandbox: str) -> tuple[Path, docker_engine.Engine]:
+    """This folder's pause (at the version containerd's *sandbox* image names) and the
+    capability-dropping runtime, then the engine prepared with them: (pause, engine)."""
     pause_version = sandbox.rsplit(":", 1)[-1]
     pause = table.step(
         "pause (ours)",
@@ -104,45 +166,60 @@ def build_all(root: Path) -> manifest.Manifest:
         lambda: _engine_step(docker_engine.prepare(pause, shim)),
         lambda e: e.note,
     )
+    return pause, engine
 
+
+def _go_programs(table: Table) -> GoPrograms:
     def go(target: pins.GoModule, ldflags: str = "") -> Path:
         return (
             table.step(target.module, target.version, lambda: gobuild.build(target, ldflags))
             / "bin"
         )
 
-    kind_bin = go(pins.KIND)
-    kube_bin = go(pins.KUBERNETES, pins.kubernetes_ldflags())
-    etcd_bin = go(pins.ETCD)
-    coredns_bin = go(pins.COREDNS)
-    containerd_bin = go(pins.CONTAINERD)
-    runc_bin = go(pins.RUNC)
-    crictl_bin = go(pins.CRI_TOOLS)
-    cni_bin = go(pins.CNI_PLUGINS)
-
-    node_root = rootfs.image(table.step, "node", rootfs.NODE_PACKAGES, "mnist-e2e/bookworm-node")
-    iptables_root = rootfs.image(
-        table.step, "iptables", rootfs.IPTABLES_PACKAGES, "mnist-e2e/bookworm-iptables"
-    )
-    python_base = rootfs.image(
-        table.step,
-        "python",
-        rootfs.PYTHON_PACKAGES,
-        "mnist-e2e/python-base",
-        project_image.BASE_CHANGES,
-        host_trust=True,
-        slim=True,  # the images users get: the web UI's stays under 300 MB
+    # Keyword arguments are evaluated in order: the table's rows keep this order.
+    return GoPrograms(
+        kind=go(pins.KIND),
+        kubernetes=go(pins.KUBERNETES, pins.kubernetes_ldflags()),
+        etcd=go(pins.ETCD),
+        coredns=go(pins.COREDNS),
+        containerd=go(pins.CONTAINERD),
+        runc=go(pins.RUNC),
+        crictl=go(pins.CRI_TOOLS),
+        cni=go(pins.CNI_PLUGINS),
     )
 
+
+def _root_filesystems(table: Table) -> RootFilesystems:
+    return RootFilesystems(
+        node=rootfs.image(table.step, "node", rootfs.NODE_PACKAGES, "mnist-e2e/bookworm-node"),
+        iptables=rootfs.image(
+            table.step, "iptables", rootfs.IPTABLES_PACKAGES, "mnist-e2e/bookworm-iptables"
+        ),
+        python=rootfs.image(
+            table.step,
+            "python",
+            rootfs.PYTHON_PACKAGES,
+            "mnist-e2e/python-base",
+            project_image.BASE_CHANGES,
+            host_trust=True,
+            slim=True,  # the images users get: the web UI's stays under 300 MB
+        ),
+    )
+
+
+def _control_plane_images(
+    table: Table, go: GoPrograms, sandbox: str, pause: Path, iptables_base: str
+) -> list[tuple[str, str]]:
+    """An image per control-plane component kubeadm asks for: (local tag, name in the node)."""
     preload: list[tuple[str, str]] = []
     for component in control_plane.components(
-        images.list_required(kube_bin / "kubeadm", pins.KUBERNETES_VERSION),
+        images.list_required(go.kubernetes / "kubeadm", pins.KUBERNETES_VERSION),
         sandbox,
-        kubernetes_bin=kube_bin,
-        etcd_bin=etcd_bin,
-        coredns_bin=coredns_bin,
+        kubernetes_bin=go.kubernetes,
+        etcd_bin=go.etcd,
+        coredns_bin=go.coredns,
         pause=pause,
-        iptables_base=iptables_root.tag,
+        iptables_base=iptables_base,
     ):
         image = table.step(
             f"image {component.program}",
@@ -151,38 +228,42 @@ def build_all(root: Path) -> manifest.Manifest:
             images.BuiltImage.describe,
         )
         preload.append((image.tag, component.name))
+    return preload
 
+
+def _node_image(
+    table: Table,
+    kind_files: Path,
+    go: GoPrograms,
+    rootfs_image: str,
+    preload: list[tuple[str, str]],
+) -> images.BuiltImage:
     parts = node_image.NodeParts(
-        rootfs_image=node_root.tag,
+        rootfs_image=rootfs_image,
         kind_files=kind_files,
-        containerd_bin=containerd_bin,
-        runc_bin=runc_bin,
-        crictl_bin=crictl_bin,
-        cni_bin=cni_bin,
-        kubernetes_bin=kube_bin,
+        containerd_bin=go.containerd,
+        runc_bin=go.runc,
+        crictl_bin=go.crictl,
+        cni_bin=go.cni,
+        kubernetes_bin=go.kubernetes,
         kubernetes_version=pins.KUBERNETES_VERSION,
     )
-    node = table.step(
+    return table.step(
         "image kind node",
         pins.KUBERNETES_VERSION,
         lambda: node_image.build(parts, preload).row(),
         images.BuiltImage.describe,
     )
 
-    project = table.step(
-        "image project",
-        "-",
-        lambda: project_image.build(root, python_base.tag).row(),
-        images.BuiltImage.describe,
-    )
 
-    pipelines = kfp_standalone.build(table.step, root, kube_bin / "kubectl", python_base.tag)
-
-    # The GKE rehearsal's GCS and registry (docs/gke-rehearsal.md).
+def _rehearsal_images(
+    table: Table, python_base: str
+) -> tuple[images.BuiltImage, images.BuiltImage]:
+    """The GKE rehearsal's GCS and registry (docs/gke-rehearsal.md)."""
     gcs_emulator = table.step(
         "image gcs-emulator",
         "lock",
-        lambda: stand_in_images.gcs_emulator_image(python_base.tag).row(),
+        lambda: stand_in_images.gcs_emulator_image(python_base).row(),
         images.BuiltImage.describe,
     )
     registry = table.step(
@@ -193,33 +274,15 @@ def build_all(root: Path) -> manifest.Manifest:
         ).row(),
         images.BuiltImage.describe,
     )
+    return gcs_emulator, registry
 
-    built = manifest.Manifest(
-        node_image=node.tag,
-        kind=str(kind_bin / "kind"),
-        kubectl=str(kube_bin / "kubectl"),
-        kubernetes_version=pins.KUBERNETES_VERSION,
-        kind_version=pins.KIND.version,
-        images={
-            "project": project.tag,
-            "serving": project.tag,
-            "python-base": python_base.tag,
-            "gcs-emulator": gcs_emulator.tag,
-            "registry": registry.tag,
-            **pipelines.images,
-        },
-        engine=engine.note,
-        kfp_manifests=pipelines.manifests,
-        kfp_version=pins.KFP_VERSION if pipelines.manifests else "",
-        kfp_blocked=pipelines.blocked,
-    )
-    path = built.write()
+
+def _report(table: Table, path: Path, blocked: list[str]) -> None:
     print()
     print(table.render())
-    for reason in pipelines.blocked:
+    for reason in blocked:
         print(f"kfp: not built: {reason}")
     print(f"manifest: {path}")
-    return built
 
 
 def _engine_step(engine: docker_engine.Engine) -> tuple[docker_engine.Engine, bool]:

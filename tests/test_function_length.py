@@ -11,11 +11,6 @@ from pathlib import Path
 from tests.support.product_code import PRODUCT, python_files
 
 MAX_LINES = 60
-# Known to be over, each with why it is still here: the list only shrinks (a test fails when
-# one of them fits, so it is dropped here).
-STILL_LONG: dict[str, str] = {
-    "ci/airgap/kfp_standalone.py::kfp_images": "KFP's images, one block each; as build_all",
-}
 
 
 def functions(path: Path) -> Iterator[tuple[str, int, int]]:
@@ -40,23 +35,13 @@ def too_long(path: Path, relative: str) -> list[str]:
     return [
         f"{relative}:{line} {name} ({length} lines)"
         for name, line, length in functions(path)
-        if length > MAX_LINES and f"{relative}::{name}" not in STILL_LONG
+        if length > MAX_LINES
     ]
 
 
 def test_no_product_function_runs_over_the_limit() -> None:
     found = [line for path, relative in python_files(PRODUCT) for line in too_long(path, relative)]
     assert found == [], f"functions over {MAX_LINES} lines (split them):\n" + "\n".join(found)
-
-
-def test_the_known_long_ones_are_still_long() -> None:
-    lengths = {
-        f"{relative}::{name}": length
-        for path, relative in python_files(PRODUCT)
-        for name, _, length in functions(path)
-    }
-    shrunk = [key for key in STILL_LONG if lengths.get(key, 0) <= MAX_LINES]
-    assert shrunk == [], f"no longer over {MAX_LINES} lines: drop them from STILL_LONG: {shrunk}"
 
 
 def test_a_long_function_is_found(tmp_path: Path) -> None:

@@ -242,11 +242,43 @@ def mariadb_image(step: Step) -> str:
 NO_SAMPLES = {"pipelines": [], "loadSamplesOnRestart": False}
 
 
+# An image's build context ({name in context: path here}) and its Dockerfile.
+ImageSpec = tuple[dict[str, Path], str]
+
+
 def kfp_images(step: Step, base: str, source: kfp_source.KfpSource) -> dict[str, str]:
     """API server, persistence agent, driver and launcher, laid out as upstream's images
     (backend/Dockerfile*): binaries in /bin, the API server's /config, non-root users (the
     driver and launcher as upstream's 65532; the API server and persistence agent as 65534,
     where upstream's images leave root or an unnamed system user to the manifests' 1000)."""
+    bins = _kfp_binaries(step, source)
+    scratch = Path(tempfile.mkdtemp(prefix="mnist-e2e-kfp-"))
+    samples = scratch / "sample_config.json"
+    samples.write_text(json.dumps(NO_SAMPLES) + "\n")
+    specs = {
+        "kfp-api-server": _api_server(base, bins["apiserver"], source.apiserver_config, samples),
+        "kfp-persistence-agent": _persistence_agent(base, bins["persistence"]),
+        "kfp-driver": _v2_binary(base, "driver", bins["driver"]),
+        "kfp-launcher": _v2_binary(base, "launcher-v2", bins["launcher-v2"]),
+    }
+    out = {}
+    for role, (files, dockerfile) in specs.items():
+        image = step(
+            f"image {role}",
+            pins.KFP_VERSION,
+            lambda r=role, d=dockerfile, f=files: _image(
+                f"mnist-e2e/{r}", pins.KFP_VERSION, d, f
+            ).row(),
+            images.BuiltImage.describe,
+        )
+        out[role] = image.tag
+    shutil.rmtree(scratch, ignore_errors=True)
+    return out
+
+
+def _kfp_binaries(step: Step, source: kfp_source.KfpSource) -> dict[str, Path]:
+    """KFP's Go programs from its release source, by file name: the API server (cgo), then
+    the persistence agent, driver and launcher (static)."""
     bins: dict[str, Path] = {}
     for what, packages, cgo in (
         ("kfp api server (go build, cgo)", pins.KFP_CGO_PACKAGES, True),
@@ -265,64 +297,53 @@ def kfp_images(step: Step, base: str, source: kfp_source.KfpSource) -> dict[str,
             ),
         )
         bins.update({p.name: p for p in (folder / "bin").iterdir()})
-    config = source.apiserver_config
-    scratch = Path(tempfile.mkdtemp(prefix="mnist-e2e-kfp-"))
-    (scratch / "sample_config.json").write_text(json.dumps(NO_SAMPLES) + "\n")
+    return bins
+
+
+def _api_server(base: str, apiserver: Path, config: Path, samples: Path) -> ImageSpec:
+    """The API server with KFP's /config and *samples* (no sample pipelines), stamped with
+    the release's commit and tag as upstream's build stamps it."""
     stamp = {"COMMIT_SHA": pins.KFP_COMMIT, "TAG_NAME": pins.KFP_VERSION}
-    specs = {
-        "kfp-api-server": (
-            {"apiserver": bins["apiserver"], "config": config,
-             "sample_config.json": scratch / "sample_config.json"},
-            binaries_dockerfile(
-                base,
-                {"apiserver": "/bin/apiserver", "config": "/config",
-                 "sample_config.json": "/config/sample_config.json"},
-                ["/bin/apiserver"],
-                user="65534",
-                env=stamp,
-                cmd=["--config=/config", "--sampleconfig=/config/sample_config.json",
-                     "-logtostderr=true"],
-            ),
+    return (
+        {"apiserver": apiserver, "config": config, "sample_config.json": samples},
+        binaries_dockerfile(
+            base,
+            {"apiserver": "/bin/apiserver", "config": "/config",
+             "sample_config.json": "/config/sample_config.json"},
+            ["/bin/apiserver"],
+            user="65534",
+            env=stamp,
+            cmd=["--config=/config", "--sampleconfig=/config/sample_config.json",
+                 "-logtostderr=true"],
         ),
-        "kfp-persistence-agent": (
-            {"persistence_agent": bins["persistence"]},
-            binaries_dockerfile(
-                base,
-                {"persistence_agent": "/bin/persistence_agent"},
-                ["/bin/sh", "-c"],
-                user="65534",
-                env={"NAMESPACE": "", "TTL_SECONDS_AFTER_WORKFLOW_FINISH": "86400",
-                     "NUM_WORKERS": "2", "LOG_LEVEL": "info", "EXECUTIONTYPE": "Workflow"},
-                cmd=["exec persistence_agent --logtostderr=true --namespace=${NAMESPACE}"
-                     " --ttlSecondsAfterWorkflowFinish=${TTL_SECONDS_AFTER_WORKFLOW_FINISH}"
-                     " --numWorker ${NUM_WORKERS} --executionType ${EXECUTIONTYPE}"
-                     " --logLevel=${LOG_LEVEL}"],
-            ),
+    )  # fmt: skip
+
+
+def _persistence_agent(base: str, agent: Path) -> ImageSpec:
+    """The persistence agent, its flags from the environment as upstream's image takes them."""
+    return (
+        {"persistence_agent": agent},
+        binaries_dockerfile(
+            base,
+            {"persistence_agent": "/bin/persistence_agent"},
+            ["/bin/sh", "-c"],
+            user="65534",
+            env={"NAMESPACE": "", "TTL_SECONDS_AFTER_WORKFLOW_FINISH": "86400",
+                 "NUM_WORKERS": "2", "LOG_LEVEL": "info", "EXECUTIONTYPE": "Workflow"},
+            cmd=["exec persistence_agent --logtostderr=true --namespace=${NAMESPACE}"
+                 " --ttlSecondsAfterWorkflowFinish=${TTL_SECONDS_AFTER_WORKFLOW_FINISH}"
+                 " --numWorker ${NUM_WORKERS} --executionType ${EXECUTIONTYPE}"
+                 " --logLevel=${LOG_LEVEL}"],
         ),
-        "kfp-driver": (
-            {"driver": bins["driver"]},
-            binaries_dockerfile(base, {"driver": "/bin/driver"}, ["/bin/driver"], user="65532"),
-        ),
-        "kfp-launcher": (
-            {"launcher-v2": bins["launcher-v2"]},
-            binaries_dockerfile(
-                base, {"launcher-v2": "/bin/launcher-v2"}, ["/bin/launcher-v2"], user="65532"
-            ),
-        ),
-    }  # fmt: skip
-    out = {}
-    for role, (files, dockerfile) in specs.items():
-        image = step(
-            f"image {role}",
-            pins.KFP_VERSION,
-            lambda r=role, d=dockerfile, f=files: _image(
-                f"mnist-e2e/{r}", pins.KFP_VERSION, d, f
-            ).row(),
-            images.BuiltImage.describe,
-        )
-        out[role] = image.tag
-    shutil.rmtree(scratch, ignore_errors=True)
-    return out
+    )  # fmt: skip
+
+
+def _v2_binary(base: str, name: str, binary: Path) -> ImageSpec:
+    """The driver or the launcher: the one binary at /bin/*name*, run as upstream's 65532."""
+    return (
+        {name: binary},
+        binaries_dockerfile(base, {name: f"/bin/{name}"}, [f"/bin/{name}"], user="65532"),
+    )
 
 
 def legacy_dockerfile(text: str) -> str:

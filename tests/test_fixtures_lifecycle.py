@@ -12,6 +12,7 @@ from fixtures.config import HarnessConfig
 from fixtures.created.local_resources import TempDir
 from fixtures.ledger import Ledger
 from fixtures.lifecycle import RunLifecycle, tear_down
+from fixtures.platforms import kind
 
 RUN = "mnist-e2e-20261201t120000z-abcd"
 
@@ -91,7 +92,7 @@ def test_a_cluster_runs_plan_is_its_own_options_and_run_id_and_touches_nothing(
         f"mnist-e2e plan of run {RUN} (--platform kind): the steps it executes, in order"
     )
     assert "Kubeflow Pipelines in the air-gapped build" in plan  # --airgap's own check
-    assert "cluster-airgap.yaml --image NODE_IMAGE" in plan
+    assert f"cluster-airgap.yaml --image '{kind.BUILT_NODE_IMAGE}'" in plan  # quoted: <…>
     assert f"create Namespace {RUN}" in plan
     assert not (tmp_path / "artifacts").exists()
     assert not (tmp_path / "artifacts").exists()

@@ -13,7 +13,9 @@ from fixtures.kind import kfp_install
 def test_rendered_files_apply_cluster_scoped_first_then_wait_for_crds(tmp_path: Path) -> None:
     (tmp_path / "20-kfp.yaml").write_text("{}\n")
     (tmp_path / "10-cluster-scoped.yaml").write_text("{}\n")
-    argvs = kfp_install.airgap_install_argvs("/k/kubectl", "kind-x", tmp_path)
+    argvs = kfp_install.airgap_install_argvs(
+        "/k/kubectl", "kind-x", kfp_install.airgap_files(tmp_path)
+    )
     assert [a[3:5] for a in argvs] == [
         ["apply", "--server-side"],
         ["wait", "--for"],
@@ -28,7 +30,7 @@ def test_rendered_files_apply_cluster_scoped_first_then_wait_for_crds(tmp_path: 
 
 def test_no_rendered_files_says_to_run_the_build(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="tox -e airgap"):
-        kfp_install.airgap_install_argvs("kubectl", "kind-x", tmp_path)
+        kfp_install.airgap_files(tmp_path)
 
 
 def test_an_install_is_ours_when_its_api_server_image_tag_is() -> None:

@@ -161,7 +161,7 @@ def test_image_tags_are_git_shas_and_dirty_trees_say_so() -> None:
     )
     with pytest.raises(image_tag.ImageError, match="40 lowercase hex"):
         image_tag.image_ref("HEAD")
-    assert docker_images.kind_load_argv("mnist-e2e:x", "c") == [
+    assert docker_images.kind_load_argv(["mnist-e2e:x"], "c") == [
         "kind",
         "load",
         "docker-image",

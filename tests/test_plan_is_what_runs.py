@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from ci.airgap import docker_cli, project_image
+from ci.airgap.manifest import Manifest
 from fixtures.config import HarnessConfig
 from fixtures.created.kube_resources import CreatedObject
 from fixtures.kind import kfp_install, kindctl
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
-from fixtures.platforms import gke, kind
+from fixtures.platforms import airgap, gke, kind
 from fixtures.platforms.plan import format_plan
 from fixtures.tools import commands
 from kubekit import objects
@@ -34,9 +36,12 @@ class Runner:
 
     def __init__(self) -> None:
         self.executed: list[str] = []
+        self.answers: dict[str, str] = {}  # a command, quoted -> what it prints
 
     def __call__(self, description: str, argv: Sequence[str], **_: object) -> str:
         self.executed.append(commands.quote(argv))
+        if commands.quote(argv) in self.answers:
+            return self.answers[commands.quote(argv)]
         words = list(argv)
         if words[:3] == ["docker", "image", "inspect"]:
             raise RuntimeError("No such image")  # not built yet: the step builds it
@@ -65,11 +70,8 @@ def not_planned(executed: list[str], plan: str) -> list[str]:
     return [command for command in executed if command not in plan]
 
 
-def test_every_command_a_kind_run_executes_is_in_its_plan(
-    runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    platform = subject(kind.KindPlatform, tmp_path)
-    plan = format_plan(platform.plan())  # printed before anything runs, as plan.txt is
+def stub_kind_api_calls(platform: kind.KindPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stub what the kind steps do through the Kubernetes API (not commands)."""
     monkeypatch.setattr(kind, "missing_tools", lambda **_: None)
     monkeypatch.setattr(platform, "api", lambda: None)
     monkeypatch.setattr(platform, "_remove_kindnet_cpu_limit", lambda: None)  # an API patch
@@ -81,6 +83,14 @@ def test_every_command_a_kind_run_executes_is_in_its_plan(
     monkeypatch.setattr(render, "storage_objects", lambda *a, **k: [])  # API objects
     monkeypatch.setattr(CreatedObject, "apply_all", classmethod(lambda cls, *a, **k: []))
     monkeypatch.setattr(kind.tempfile, "mkdtemp", lambda prefix: kind.TEMP_DIR)
+
+
+def test_every_command_a_kind_run_executes_is_in_its_plan(
+    runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = subject(kind.KindPlatform, tmp_path)
+    plan = format_plan(platform.plan())  # printed before anything runs, as plan.txt is
+    stub_kind_api_calls(platform, monkeypatch)
     for step in (
         platform._check_tools,
         platform._cluster,
@@ -91,6 +101,59 @@ def test_every_command_a_kind_run_executes_is_in_its_plan(
     ):
         step()
     assert len(runner.executed) >= 12, runner.executed  # every kind of command ran
+    assert not_planned(runner.executed, plan) == [], plan
+
+
+# The air-gapped build's manifest as the plan shows it before the check step reads it.
+PLANNED_BUILD = Manifest(
+    node_image=kind.BUILT_NODE_IMAGE,
+    kind=kind.BUILT_KIND,
+    kubectl=kind.BUILT_KUBECTL,
+    kubernetes_version="v1.34.4",
+    kind_version="v0.30.0",
+    images={"python-base": "mnist-e2e/python-base:x", "kfp-api-server": kind.BUILT_KFP_IMAGES},
+    kfp_manifests="<kfp_manifests>",
+    kfp_version="2.17.0",
+)
+
+
+@pytest.mark.parametrize("cluster", ["created", "adopted"])
+def test_every_command_an_airgap_kind_run_executes_is_in_its_plan(
+    cluster: str, runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = subject(kind.KindPlatform, tmp_path, airgap=True)
+    plan = format_plan(platform.plan())
+    stub_kind_api_calls(platform, monkeypatch)
+    monkeypatch.setattr(airgap, "checked_manifest", lambda: PLANNED_BUILD)
+    planned_files = [Path(f) for f in kind.BUILT_KFP_FILES]
+    monkeypatch.setattr(kfp_install, "airgap_files", lambda manifests: planned_files)
+    # Each node's Docker network is known once it exists: answered with the plan's placeholder.
+    monkeypatch.setattr(kindctl, "parse_node_network", lambda output: kind.NODE_NETWORK)
+    # The project image on the local base: ci/airgap's docker calls, found already built.
+    monkeypatch.setattr(project_image, "image_for_checkout", lambda root: image_tag.TAG_PLACEHOLDER)
+    monkeypatch.setattr(docker_cli, "image_exists", lambda tag: True)
+    monkeypatch.setattr(docker_cli, "image_size", lambda tag: 0)
+    if cluster == "adopted":
+        node = kindctl.control_plane_node(platform.cluster)
+        runner.answers = {
+            commands.quote(kindctl.get_clusters_argv(kind.BUILT_KIND)): platform.cluster,
+            commands.quote(kindctl.node_image_argv(node)): kind.BUILT_NODE_IMAGE,
+        }
+        monkeypatch.setattr(platform, "_has_context", lambda: False)
+    for step in (
+        platform._check_tools,
+        platform._check_airgap_kfp,
+        platform._cluster,
+        platform._kfp,
+        platform._image,
+        platform._volume,
+        platform._copy_export,
+    ):
+        step()
+    assert platform.built is PLANNED_BUILD
+    if cluster == "created":  # the node guard read each node's Docker network
+        assert commands.quote(kindctl.node_network_argv(kind.NODE)) in runner.executed
+    assert len(runner.executed) >= 8, runner.executed
     assert not_planned(runner.executed, plan) == [], plan
 
 

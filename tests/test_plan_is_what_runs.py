@@ -155,6 +155,8 @@ def test_every_command_an_airgap_kind_run_executes_is_in_its_plan(
         assert commands.quote(kindctl.node_network_argv(kind.NODE)) in runner.executed
     assert len(runner.executed) >= 8, runner.executed
     assert not_planned(runner.executed, plan) == [], plan
+    # the run's parameters (an API call, not a command) are the ones the plan names
+    assert f"with parameters {', '.join(platform.pipeline_parameters())}" in plan
 
 
 def test_every_command_a_gke_image_step_executes_is_in_its_plan(

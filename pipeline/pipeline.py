@@ -12,6 +12,7 @@ pipeline's service account, and the tf-serving account annotated with
 
 # No `from __future__ import annotations`: KFP reads the pipeline function's annotations as
 # types, and string annotations would turn every parameter into an artifact.
+import functools
 from typing import Any, Final
 
 from kfp import dsl, kubernetes
@@ -52,11 +53,7 @@ def build_pipeline(
     serve_op = components.make_serve(image, overlay, gcp_secret)
     web_ui_op = components.make_web_ui(image, overlay)
 
-    @dsl.pipeline(
-        name=f"mnist-e2e-{platform}",
-        description="Train an MNIST model, serve it with TF Serving, and deploy the web UI"
-        f" ({'model on a PVC' if platform == 'onprem' else 'model in GCS'}).",
-    )
+    @dsl.pipeline(name=f"mnist-e2e-{platform}", description=_description(platform))
     def mnist_pipeline(
         namespace: str,
         model_export_dir: str = DEFAULT_EXPORT[platform],
@@ -84,16 +81,19 @@ def build_pipeline(
         gcp_service_account: Google account TF Serving reads GCS as (GCP, workload identity).
         """
         trained = _train_task(
-            train_op, platform, model_export_dir, train_steps, learning_rate, batch_size,
-            model_type, data_dir,
+            train_op, platform, model_export_dir=model_export_dir, train_steps=train_steps,
+            learning_rate=learning_rate, batch_size=batch_size, model_type=model_type,
+            data_dir=data_dir,
         )  # fmt: skip
-        served = _serve_task(
-            serve_op, trained, namespace, run_id, pvc_name, serving_image, gcp_service_account,
-            deploy_timeout_seconds,
+        deploy = functools.partial(_deploy_task, namespace, run_id, deploy_timeout_seconds)
+        served = deploy(
+            serve_op, SERVE_STEP, model_base_path=trained.outputs["export_dir"],
+            pvc_name=pvc_name, serving_image=serving_image, gcp_service_account=gcp_service_account,
         )  # fmt: skip
-        ui = _web_ui_task(
-            web_ui_op, served, namespace, run_id, image, service_type, deploy_timeout_seconds
-        )
+        ui = deploy(
+            web_ui_op, WEB_UI_STEP, image=image, model_server=served.outputs["model_server"],
+            service_type=service_type,
+        )  # fmt: skip
         _never_cached((trained, served, ui))
         _give_storage((trained, served), platform, pvc_name, gcp_secret, storage_emulator_host)
 
@@ -101,87 +101,45 @@ def build_pipeline(
 
 
 # The task helpers below run while KFP compiles mnist_pipeline: the values they take are the
-# pipeline's parameters as KFP's placeholders (typed as the pipeline declares them), and the
-# tasks they make are the pipeline's, in the order they are called.
+# pipeline's parameters as KFP's placeholders, and the tasks they make are the pipeline's, in
+# the order they are called.
 
 
-def _train_task(
-    train_op: BaseComponent,
-    platform: str,
-    model_export_dir: str,
-    train_steps: int,
-    learning_rate: float,
-    batch_size: int,
-    model_type: str,
-    data_dir: str,
-) -> dsl.PipelineTask:
-    """The train step: the model exported under *platform*'s prefix, on the resources it asks."""
-    trained = train_op(
-        model_export_dir=model_export_dir,
-        train_steps=train_steps,
-        learning_rate=learning_rate,
-        batch_size=batch_size,
-        model_type=model_type,
-        data_dir=data_dir,
-        export_dir_prefix=EXPORT_PREFIX[platform],
-    )
+def _train_task(train_op: BaseComponent, platform: str, **inputs: Any) -> dsl.PipelineTask:
+    """The train step: its *inputs*, the export under *platform*'s prefix, on the resources
+    it asks."""
+    trained = train_op(**inputs, export_dir_prefix=EXPORT_PREFIX[platform])
     trained.set_display_name(TRAIN_STEP)
     _request_train_resources(trained)
     return trained
 
 
-def _serve_task(
-    serve_op: BaseComponent,
-    trained: dsl.PipelineTask,
+def _deploy_task(
     namespace: str,
     run_id: str,
-    pvc_name: str,
-    serving_image: str,
-    gcp_service_account: str,
     timeout_seconds: int,
+    op: BaseComponent,
+    display_name: str,
+    **inputs: Any,
 ) -> dsl.PipelineTask:
-    """The serve step: TF Serving over the export *trained* wrote."""
-    # Data dependencies order the steps: serve needs the export dir train wrote, web-ui
-    # the address serve deployed.
-    served = serve_op(
-        namespace=namespace,
-        run_id=run_id,
-        model_base_path=trained.outputs["export_dir"],
-        pvc_name=pvc_name,
-        serving_image=serving_image,
-        gcp_service_account=gcp_service_account,
-        timeout_seconds=timeout_seconds,
-    )
-    served.set_display_name(SERVE_STEP)
-    return served
-
-
-def _web_ui_task(
-    web_ui_op: BaseComponent,
-    served: dsl.PipelineTask,
-    namespace: str,
-    run_id: str,
-    image: str,
-    service_type: str,
-    timeout_seconds: int,
-) -> dsl.PipelineTask:
-    """The web-ui step: the UI in front of the model server *served* deployed."""
-    ui = web_ui_op(
-        namespace=namespace,
-        run_id=run_id,
-        image=image,
-        model_server=served.outputs["model_server"],
-        service_type=service_type,
-        timeout_seconds=timeout_seconds,
-    )
-    ui.set_display_name(WEB_UI_STEP)
-    return ui
+    """A deploy step (serve or web-ui): *op* deploying into *namespace* with the run's label,
+    within *timeout_seconds*, its own *inputs* besides."""
+    # Data dependencies order the steps: serve's inputs hold the export dir train wrote,
+    # web-ui's the address serve deployed.
+    task = op(namespace=namespace, run_id=run_id, timeout_seconds=timeout_seconds, **inputs)
+    task.set_display_name(display_name)
+    return task
 
 
 def _never_cached(tasks: tuple[dsl.PipelineTask, ...]) -> None:
     # Every run must really train and deploy: a cached step would skip both.
     for task in tasks:
         task.set_caching_options(False)
+
+
+def _description(platform: str) -> str:
+    where = "model on a PVC" if platform == "onprem" else "model in GCS"
+    return f"Train an MNIST model, serve it with TF Serving, and deploy the web UI ({where})."
 
 
 def _check_options(platform: str, image: str, gcp_secret: str, storage_emulator_host: str) -> None:

@@ -11,7 +11,7 @@ from ci.airgap import gobuild, node_image
 from ci.airgap.manifest import Manifest, ManifestMissing, load
 from ci.airgap.pins import GoModule
 from fixtures.config import HarnessConfig, OptionError
-from fixtures.platforms import airgap
+from fixtures.platforms import airgap, checked
 from fixtures.platforms.base import PlatformUnavailable
 from pipeline.deploy import render
 
@@ -94,8 +94,8 @@ def test_every_piece_the_manifest_names_is_checked(tmp_path: Path) -> None:
 
 def test_airgap_is_refused_before_anything_runs_on_another_platform() -> None:
     with pytest.raises(OptionError, match="--airgap is for --platform kind, not 'local'"):
-        HarnessConfig(platform="local", airgap=True).validate()
-    HarnessConfig(platform="kind", airgap=True).validate()
+        checked(HarnessConfig(platform="local", airgap=True))
+    checked(HarnessConfig(platform="kind", airgap=True))
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 import pytest
 
 from fixtures.config import DEFAULT_MIN_ACCURACY, HarnessConfig, OptionError
+from fixtures.platforms import checked
 
 PROBE = """
 def test_probe(harness_config):
@@ -114,7 +115,7 @@ def test_the_history_file_defaults_into_the_artifacts_and_can_be_moved_or_droppe
 
 def test_missing_data_dir_is_rejected(tmp_path):
     with pytest.raises(OptionError, match=r"--data-dir .* is not a directory"):
-        HarnessConfig(data_dir=tmp_path / "nope").validate()
+        checked(HarnessConfig(data_dir=tmp_path / "nope"))
 
 
 @pytest.mark.parametrize(
@@ -143,7 +144,7 @@ def test_a_new_artifacts_dir_is_checked_without_being_created(probe):
 def test_a_data_dir_without_mnist_is_rejected_naming_the_missing_files(tmp_path):
     (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"")
     with pytest.raises(OptionError) as raised:
-        HarnessConfig(data_dir=tmp_path).validate()
+        checked(HarnessConfig(data_dir=tmp_path))
     message = str(raised.value)
     assert f"--data-dir '{tmp_path}' has no train-images-idx3-ubyte.gz," in message
     assert "t10k-labels-idx1-ubyte.gz" in message
@@ -154,12 +155,12 @@ def test_a_data_dir_without_mnist_is_rejected_naming_the_missing_files(tmp_path)
 def test_a_cluster_run_needs_only_the_test_digits_in_its_data_dir(tmp_path):
     for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
         (tmp_path / name).write_bytes(b"")
-    HarnessConfig(platform="kind", data_dir=tmp_path).validate()
+    checked(HarnessConfig(platform="kind", data_dir=tmp_path))
     with pytest.raises(OptionError, match="has no train-images"):
-        HarnessConfig(data_dir=tmp_path).validate()
+        checked(HarnessConfig(data_dir=tmp_path))
 
 
 def test_keep_cluster_is_for_the_platform_that_creates_clusters() -> None:
-    HarnessConfig(platform="kind", keep_cluster=True).validate()
+    checked(HarnessConfig(platform="kind", keep_cluster=True))
     with pytest.raises(OptionError, match="--platform local creates none: drop --keep-cluster"):
-        HarnessConfig(platform="local", keep_cluster=True).validate()
+        checked(HarnessConfig(platform="local", keep_cluster=True))

@@ -15,6 +15,7 @@ from fixtures.created.registry import resource_kind
 from fixtures.created.resource_kind import RANKS
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
+from fixtures.platforms import checked
 from fixtures.platforms.kind import KindPlatform
 
 RUN = "mnist-e2e-20261205t070000z-abcd"
@@ -51,15 +52,17 @@ def test_the_suite_runs_as_gke_with_both_emulator_addresses(tmp_path: Path) -> N
     assert flags["--registry"] == "127.0.0.1:4001"
     assert argv[-2:] == ["-k", "export"]
     # the options pass the harness's own validation
-    HarnessConfig(
-        platform="gke",
-        kube_context=flags["--kube-context"],
-        gcp_project=flags["--gcp-project"],
-        registry=flags["--registry"],
-        gcs_endpoint=flags["--gcs-endpoint"],
-        gcs_endpoint_in_cluster=flags["--gcs-endpoint-in-cluster"],
-        base_image=flags["--base-image"],
-    ).validate()
+    checked(
+        HarnessConfig(
+            platform="gke",
+            kube_context=flags["--kube-context"],
+            gcp_project=flags["--gcp-project"],
+            registry=flags["--registry"],
+            gcs_endpoint=flags["--gcs-endpoint"],
+            gcs_endpoint_in_cluster=flags["--gcs-endpoint-in-cluster"],
+            base_image=flags["--base-image"],
+        )
+    )
 
 
 def test_the_emulator_container_is_torn_down_before_the_cluster_and_its_network(

@@ -16,7 +16,7 @@ from fixtures.created.registry import resource_kind
 from fixtures.kfp.kfp_api import KfpEndpoint
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
-from fixtures.platforms import get_platform
+from fixtures.platforms import checked, get_platform
 from fixtures.platforms.base import PlatformUnavailable
 from fixtures.platforms.cluster_base import ClusterRunFailed
 from fixtures.platforms.gke import GkePlatform, missing_tools
@@ -68,7 +68,7 @@ def test_registry_finds_the_gke_platform() -> None:
 
 def test_missing_options_are_named_at_parse_time() -> None:
     with pytest.raises(OptionError) as caught:
-        HarnessConfig(platform="gke", kube_context="x").validate()
+        checked(HarnessConfig(platform="gke", kube_context="x"))
     assert "--platform gke needs --gcp-project, --registry" in str(caught.value)
     assert "MNIST_E2E_*" in str(caught.value)
 
@@ -182,25 +182,27 @@ def test_a_gcs_endpoint_off_gke_or_off_loopback_is_an_option_error(
     options: dict[str, str], message: str
 ) -> None:
     with pytest.raises(OptionError, match=message):
-        HarnessConfig(gcs_endpoint="http://10.1.2.3:9023", **options).validate()
+        checked(HarnessConfig(gcs_endpoint="http://10.1.2.3:9023", **options))
 
 
 def test_the_two_gcs_endpoints_go_together() -> None:
     with pytest.raises(OptionError, match="go together"):
-        HarnessConfig(platform="gke", gcs_endpoint="http://127.0.0.1:9023", **GKE).validate()
+        checked(HarnessConfig(platform="gke", gcs_endpoint="http://127.0.0.1:9023", **GKE))
     with pytest.raises(OptionError, match="is not http://ADDRESS:PORT"):
-        HarnessConfig(
-            platform="gke",
-            gcs_endpoint="http://127.0.0.1:9023",
-            gcs_endpoint_in_cluster="172.18.0.9",
-            **GKE,
-        ).validate()
+        checked(
+            HarnessConfig(
+                platform="gke",
+                gcs_endpoint="http://127.0.0.1:9023",
+                gcs_endpoint_in_cluster="172.18.0.9",
+                **GKE,
+            )
+        )
 
 
 def test_the_pods_emulator_address_goes_into_the_compiled_pipeline(tmp_path: Path) -> None:
     host = "http://172.18.0.9:9023"
     subject = gke(tmp_path, gcs_endpoint="http://127.0.0.1:9023", gcs_endpoint_in_cluster=host)
-    subject.config.validate()
+    checked(subject.config)
     assert subject.compile_options() == {"storage_emulator_host": host}
     assert gke(tmp_path).compile_options() == {}
 
@@ -273,7 +275,7 @@ def test_a_base_image_without_a_gke_build_is_an_option_error(
     options: dict[str, str], message: str
 ) -> None:
     with pytest.raises(OptionError, match=message):
-        HarnessConfig(base_image="mnist-e2e/python-base:1", **options).validate()
+        checked(HarnessConfig(base_image="mnist-e2e/python-base:1", **options))
 
 
 def test_the_gke_build_runs_and_plans_the_dockerfile_on_the_base_image(tmp_path: Path) -> None:

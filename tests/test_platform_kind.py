@@ -10,7 +10,7 @@ import pytest
 from fixtures.config import HarnessConfig, OptionError
 from fixtures.ledger import Ledger
 from fixtures.phases import PhaseClock
-from fixtures.platforms import get_platform
+from fixtures.platforms import checked, get_platform
 from fixtures.platforms.base import PlatformUnavailable
 from fixtures.platforms.kind import KindPlatform, docker_problem, missing_tools
 
@@ -82,7 +82,7 @@ def test_the_model_volume_the_platform_applies_is_per_run_and_on_the_node(tmp_pa
 
 def test_bad_cluster_name_is_an_option_error() -> None:
     with pytest.raises(OptionError, match="--kind-cluster 'Bad_Name'"):
-        HarnessConfig(platform="kind", kind_cluster="Bad_Name").validate()
+        checked(HarnessConfig(platform="kind", kind_cluster="Bad_Name"))
 
 
 def test_e2e_tests_skip_with_the_reason_when_kind_is_missing(

@@ -76,7 +76,8 @@ def forwards_of(run_dir: Path) -> list[psutil.Process]:
     for entry in harness_runs.recorded(run_dir, processes.LEDGER_KIND):
         with contextlib.suppress(psutil.NoSuchProcess):
             leader = psutil.Process(entry.details["pid"])
-            if abs(leader.create_time() - entry.details["create_time"]) < 0.01:  # not a reuse
+            born = entry.details.get("create_time")  # None: it was gone when recorded
+            if born is not None and abs(leader.create_time() - born) < 0.01:  # not a reused pid
                 found += [leader, *leader.children(recursive=True)]
     return found
 

@@ -95,12 +95,12 @@ def naming(run_id: str) -> list[str]:
 
 def janitor(run: KindPlatform) -> str:
     """``python -m fixtures janitor --older-than 0s`` on the tier's cluster, as a user runs it;
-    its output. The context is named: without one the janitor asks the ``kind`` on PATH for
-    the cluster, and the air-gapped build's kind is not on PATH."""
+    its output. ``--airgap``: the janitor asks the air-gapped build's kind (never on PATH)
+    whether the cluster exists."""
     ran = subprocess.run(
         [
             sys.executable, "-m", "fixtures", "janitor", "--platform", "kind",
-            "--kind-cluster", run.cluster, "--kube-context", run.context, "--older-than", "0s",
+            "--airgap", "--kind-cluster", run.cluster, "--older-than", "0s",
         ],
         cwd=ROOT,
         capture_output=True,

@@ -274,6 +274,20 @@ def test_kind_without_kind_has_nothing_to_clean(
     assert "kind is not installed" in capsys.readouterr().out
 
 
+def test_kind_airgap_without_the_build_is_an_error_not_nothing_to_clean(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from fixtures.__main__ import main
+
+    monkeypatch.setenv("MNIST_E2E_CACHE", str(tmp_path))  # no manifest there
+    monkeypatch.delenv("MNIST_E2E_KUBE_CONTEXT", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(["janitor", "--platform", "kind", "--airgap", "--older-than", "0s", "--dry-run"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "tox -e airgap" in err and "nothing to clean" not in err, err
+
+
 def test_the_janitor_lists_only_the_containers_beside_the_cluster_it_cleans(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -27,7 +27,9 @@ def test_a_process_plays_the_role_its_command_line_names(cmdline, expected):
 def test_cpu_between_two_moments_counts_a_busy_child_and_not_an_idle_one():
     """A parent that sleeps, then waits while its child spins for 1.5 s: the tree used about
     that much, and next to nothing in the moments before the child started."""
-    spin = "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"
+    # spins until it has used 1.5 s of CPU, not of wall time: on a loaded machine a wall-time
+    # spin got 0.64 s of CPU and failed the test for the machine's load, not the accounting
+    spin = "import time\nwhile time.process_time() < 1.5: pass"
     code = f"import subprocess, sys, time; time.sleep(0.5); subprocess.run([sys.executable, '-c', {spin!r}])"
     before = time.time()
     with subprocess.Popen([sys.executable, "-c", code]) as parent, ProcessCpu(parent.pid) as cpu:

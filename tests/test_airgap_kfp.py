@@ -1,7 +1,9 @@
 """KFP's manifests made air-gapped: remote Argo references resolved to the local copy, the
 left-out components dropped, every image (containers, executor flag, executor plugins, the
-API server's driver/launcher variables) the local one, PVCs the node cannot bind made
-emptyDir — on objects shaped as KFP's manifests ship them."""
+API server's driver/launcher variables) the local one, the claims the node cannot bind
+replaced (the database's by its node directory, the object store's by an emptyDir), the
+database Ready only once it takes connections — on objects shaped as KFP's manifests ship
+them."""
 
 from __future__ import annotations
 
@@ -10,7 +12,14 @@ import re
 import pytest
 import yaml
 
-from ci.airgap.kfp_standalone import RenderError, adapt, image_refs, resolve_remote_refs
+from ci.airgap.kfp_standalone import (
+    RenderError,
+    adapt,
+    claims_replaced,
+    image_refs,
+    resolve_remote_refs,
+)
+from kubekit.constants import KFP_DB_NODE_DIR
 
 LOCAL = {
     "kfp-api-server": "mnist-e2e/kfp-api-server:2.17.0-a",
@@ -34,6 +43,18 @@ def deployment(name: str, image: str, **container: object) -> dict:
             "template": {"spec": {"containers": [{"name": name, "image": image, **container}]}}
         },
     }
+
+
+def with_claim(doc: dict, volume: str, claim: str) -> dict:
+    """*doc* with KFP's volume *volume* on claim *claim*, as its manifests mount it."""
+    doc["spec"]["template"]["spec"]["volumes"] = [
+        {"name": volume, "persistentVolumeClaim": {"claimName": claim}}
+    ]
+    return doc
+
+
+def claim(name: str) -> dict:
+    return {"kind": "PersistentVolumeClaim", "metadata": {"name": name}}
 
 
 def test_argo_remote_references_point_at_the_local_copy() -> None:
@@ -108,19 +129,42 @@ def test_left_out_components_and_unbindable_claims_go() -> None:
     ui = deployment("ml-pipeline-ui", "ghcr.io/kubeflow/kfp-frontend:2.17.0")
     ui_service = {"kind": "Service", "metadata": {"name": "ml-pipeline-ui"}}
     envoy = {"kind": "Service", "metadata": {"name": "metadata-envoy-service"}}
-    claim = {"kind": "PersistentVolumeClaim", "metadata": {"name": "mysql-pv-claim"}}
-    mysql = deployment("mysql", "mysql:8.4")
-    mysql["spec"]["template"]["spec"]["volumes"] = [
+    kept = claim("someone-elses-claim")
+    out = adapt(
+        [ui, ui_service, envoy, claim("mysql-pv-claim"), claim("seaweedfs-pvc"), kept], LOCAL
+    )
+    assert out == [kept]
+
+
+def test_the_database_keeps_its_data_on_the_node_and_the_object_store_does_not() -> None:
+    mysql = with_claim(
+        deployment("mysql", "mysql:8.4"), "mysql-persistent-storage", "mysql-pv-claim"
+    )
+    seaweedfs = with_claim(
+        deployment("seaweedfs", "chrislusf/seaweedfs:4.0"), "data", "seaweedfs-pvc"
+    )
+    database, store = adapt([mysql, seaweedfs], LOCAL)
+    # type Directory: a directory the kind platform did not make fails the mount, where
+    # kubelet would make a root-owned one MariaDB (uid 999) could not write
+    assert database["spec"]["template"]["spec"]["volumes"] == [
         {
             "name": "mysql-persistent-storage",
-            "persistentVolumeClaim": {"claimName": "mysql-pv-claim"},
+            "hostPath": {"path": KFP_DB_NODE_DIR, "type": "Directory"},
         }
     ]
-    out = adapt([ui, ui_service, envoy, claim, mysql], LOCAL)
-    assert [d["metadata"]["name"] for d in out] == ["mysql"]
-    assert out[0]["spec"]["template"]["spec"]["volumes"] == [
-        {"name": "mysql-persistent-storage", "emptyDir": {}}
-    ]
+    assert store["spec"]["template"]["spec"]["volumes"] == [{"name": "data", "emptyDir": {}}]
+    assert mysql["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]  # a copy
+    assert claims_replaced() == (
+        f"mysql-pv-claim -> hostPath {KFP_DB_NODE_DIR}, seaweedfs-pvc -> emptyDir"
+    )
+
+
+def test_the_database_is_ready_once_it_takes_connections() -> None:
+    (database,) = adapt([deployment("mysql", "mysql:8.4")], LOCAL)
+    (container,) = database["spec"]["template"]["spec"]["containers"]
+    assert container["readinessProbe"]["tcpSocket"] == {"port": 3306}
+    (other,) = adapt([deployment("seaweedfs", "chrislusf/seaweedfs:4.0")], LOCAL)
+    assert "readinessProbe" not in other["spec"]["template"]["spec"]["containers"][0]
 
 
 def test_buildkit_only_copy_chmod_becomes_a_copy_and_a_chmod() -> None:

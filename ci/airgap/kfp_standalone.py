@@ -7,11 +7,17 @@ every image local and every remote reference resolved.
 Left out of the render (``LEFT_OUT``), since a headless run needs none of them: the UI, the
 visualization server, the v1 cache webhook (cache-server, cache-deployer), the metadata
 writer, the metadata envoy proxy, the scheduled-workflow controller (recurring runs) and the
-viewer CRD controller (TensorBoard viewers opened from the UI). The database's and the object
-store's PersistentVolumeClaims become emptyDir volumes: the node's only provisioner (the
+viewer CRD controller (TensorBoard viewers opened from the UI).
+
+Neither PersistentVolumeClaim is kept (``CLAIM_VOLUMES``): the node's only provisioner (the
 in-tree hostPath one behind kind's "standard" class) makes root-owned 0755 folders that KFP's
-non-root MySQL (uid 999) and SeaweedFS (uid 1001) cannot write, and a run's data lives only as
-long as its cluster anyway.
+non-root MySQL (uid 999) and SeaweedFS (uid 1001) cannot write. The database's becomes a
+hostPath on the node directory ``KFP_DB_NODE_DIR``, which the kind platform makes for uid 999
+before it applies this render: a database pod deleted mid-run comes back with every run and
+experiment it held. The object store's becomes an emptyDir: a run's record (its state, its
+experiment) lives in the database alone, so only the database must outlive its pod, and a
+run's artifacts live only as long as its cluster anyway. Both node directory and emptyDir go
+with the cluster (a kind node is a container).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from typing import Any
 import yaml
 
 from ci.airgap import cache, docker_cli, gobuild, images, kfp_source, pins, rootfs
+from kubekit.constants import KFP_DB_NODE_DIR
 
 HERE = Path(__file__).resolve().parent / "kfp"
 Step = Callable[..., Any]  # __main__.Table.step: (what, version, work, detail) -> result
@@ -64,7 +71,18 @@ UPSTREAM_ROLES: dict[str, str] = {
     # the wait-for-database / wait-for-metadata-grpc init containers (`sh`, `nc -z -w`)
     "alpine": "kfp-wait",
 }
-PVC_TO_EMPTYDIR = ("mysql-pv-claim", "seaweedfs-pvc")
+# KFP's claims -> the volume each becomes (the claims themselves are dropped). The database's
+# directory must exist: with type Directory a missing one fails the pod's mount, where kubelet
+# would otherwise make a root-owned folder MariaDB (uid 999) cannot write.
+CLAIM_VOLUMES: dict[str, dict[str, Any]] = {
+    "mysql-pv-claim": {"hostPath": {"path": KFP_DB_NODE_DIR, "type": "Directory"}},
+    "seaweedfs-pvc": {"emptyDir": {}},
+}
+# KFP's mysql container has no readiness probe, so Ready would mean only "started": with one,
+# Ready (the install's wait, a replaced pod's in the fault tests) means it takes connections.
+# The entrypoint's first-start server listens on a socket only, so the port opens once.
+DATABASE_CONTAINER = "mysql"
+DATABASE_READINESS: dict[str, Any] = {"tcpSocket": {"port": 3306}, "periodSeconds": 2}
 POD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
 ARGO_REMOTE = re.compile(
     r"^(?P<indent>\s*-\s*)(?:https://)?github\.com/argoproj/argo-workflows/+(?P<path>manifests/[^?\s]*)"
@@ -493,7 +511,8 @@ def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[st
     """KFP's rendered objects made air-gapped: LEFT_OUT dropped, every image the local one of
     its role with pull policy Never (a missing image fails at once, ErrImageNeverPull, instead
     of a pull the node refuses), the API server told the driver's and launcher's
-    images, the workflow controller its executor's, PVCs of PVC_TO_EMPTYDIR made emptyDir.
+    images, the workflow controller its executor's, the claims of CLAIM_VOLUMES replaced by
+    their volumes, the database's container given a readiness probe.
 
     RenderError naming any image no local build stands in for.
     """
@@ -503,7 +522,7 @@ def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[st
             continue
         doc = copy.deepcopy(original)
         name = doc.get("metadata", {}).get("name", "")
-        if doc.get("kind") == "PersistentVolumeClaim" and name in PVC_TO_EMPTYDIR:
+        if doc.get("kind") == "PersistentVolumeClaim" and name in CLAIM_VOLUMES:
             continue
         spec = _pod_spec(doc)
         if spec is not None:
@@ -519,11 +538,9 @@ def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[st
                     # name, so the v1 visualization API answers an error instead.
                     for key, value in VISUALIZATION_ADDRESS.items():
                         _set_env(container, key, value)
-            for volume in spec.get("volumes", []):
-                claim = volume.get("persistentVolumeClaim", {}).get("claimName")
-                if claim in PVC_TO_EMPTYDIR:
-                    volume.pop("persistentVolumeClaim")
-                    volume["emptyDir"] = {}
+                if container.get("name") == DATABASE_CONTAINER:
+                    container.setdefault("readinessProbe", copy.deepcopy(DATABASE_READINESS))
+            _replace_claims(spec)
         if _is_plugin(doc):
             sidecar = yaml.safe_load(doc["data"]["sidecar.container"])
             sidecar["image"] = _local(sidecar["image"], local)
@@ -531,6 +548,14 @@ def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[st
             doc["data"]["sidecar.container"] = yaml.safe_dump(sidecar, sort_keys=False)
         out.append(doc)
     return out
+
+
+def _replace_claims(spec: dict[str, Any]) -> None:
+    for volume in spec.get("volumes", []):
+        claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+        if claim in CLAIM_VOLUMES:
+            volume.pop("persistentVolumeClaim")
+            volume.update(copy.deepcopy(CLAIM_VOLUMES[claim]))
 
 
 def _need(local: dict[str, str], role: str) -> str:
@@ -615,8 +640,20 @@ def local_tree(kfp_kustomize: Path, argo_dir: Path, folder: Path) -> Path:
 HEADER = """# Kubeflow Pipelines {version} standalone ({part}), rendered by ci/airgap/kfp_standalone.py from KFP's
 # release source and Argo's module; every image local, pulled never.
 # Left out: {left_out}.
-# PVCs made emptyDir (no storage provisioner on the air-gapped node): {pvcs}.
+# PVCs replaced (the air-gapped node's provisioner makes folders only root can write): {pvcs}.
+# The database's node directory must exist, owned by uid 999, before this is applied (the kind
+# platform makes it on every node): the database then outlives its pod.
 """
+
+
+def claims_replaced() -> str:
+    """CLAIM_VOLUMES for the render's header: each claim and what stands in for it."""
+    shown = []
+    for claim, volume in CLAIM_VOLUMES.items():
+        ((kind, source),) = volume.items()
+        where = f" {source['path']}" if "path" in source else ""
+        shown.append(f"{claim} -> {kind}{where}")
+    return ", ".join(shown)
 
 
 def render(kubectl: Path, local: dict[str, str], source: kfp_source.KfpSource) -> tuple[Path, bool]:
@@ -628,6 +665,7 @@ def render(kubectl: Path, local: dict[str, str], source: kfp_source.KfpSource) -
         pins.ARGO_VERSION,
         local,
         LEFT_OUT,
+        CLAIM_VOLUMES,  # the database's node directory is kubekit's constant
         Path(__file__).read_text(),
         kubectl.stat().st_size,
     )
@@ -647,7 +685,7 @@ def render(kubectl: Path, local: dict[str, str], source: kfp_source.KfpSource) -
                     version=pins.KFP_VERSION,
                     part=part,
                     left_out=", ".join(LEFT_OUT),
-                    pvcs=", ".join(PVC_TO_EMPTYDIR),
+                    pvcs=claims_replaced(),
                 )
                 (folder / name).write_text(header + yaml.safe_dump_all(docs, sort_keys=False))
 

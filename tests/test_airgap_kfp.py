@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from ci.airgap.kfp_standalone import (
+    DATABASE_VOLUME,
     RenderError,
     adapt,
     claims_replaced,
@@ -54,7 +55,13 @@ def with_claim(doc: dict, volume: str, claim: str) -> dict:
 
 
 def claim(name: str) -> dict:
-    return {"kind": "PersistentVolumeClaim", "metadata": {"name": name}}
+    """A claim as KFP's manifests, rendered into its namespace, ask for one."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": "kubeflow"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}}},
+    }
 
 
 def test_argo_remote_references_point_at_the_local_copy() -> None:
@@ -125,18 +132,39 @@ def test_an_image_with_no_local_build_fails_with_its_name() -> None:
         adapt([deployment("something-new", "ghcr.io/kubeflow/kfp-frontend:2.17.0")], LOCAL)
 
 
-def test_left_out_components_and_unbindable_claims_go() -> None:
+def test_left_out_components_and_the_object_stores_claim_go() -> None:
     ui = deployment("ml-pipeline-ui", "ghcr.io/kubeflow/kfp-frontend:2.17.0")
     ui_service = {"kind": "Service", "metadata": {"name": "ml-pipeline-ui"}}
     envoy = {"kind": "Service", "metadata": {"name": "metadata-envoy-service"}}
     kept = claim("someone-elses-claim")
-    out = adapt(
-        [ui, ui_service, envoy, claim("mysql-pv-claim"), claim("seaweedfs-pvc"), kept], LOCAL
-    )
+    out = adapt([ui, ui_service, envoy, claim("seaweedfs-pvc"), kept], LOCAL)
     assert out == [kept]
 
 
-def test_the_database_keeps_its_data_on_the_node_and_the_object_store_does_not() -> None:
+def test_the_databases_claim_binds_to_a_volume_of_its_own_on_the_node() -> None:
+    volume, bound = adapt([claim("mysql-pv-claim")], LOCAL)
+    # the volume first, so one apply of the file finds it when the claim arrives
+    assert volume == {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": DATABASE_VOLUME},
+        "spec": {
+            "capacity": {"storage": "20Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": "",
+            "claimRef": {"namespace": "kubeflow", "name": "mysql-pv-claim"},
+            # type Directory: a directory the kind platform did not make fails the mount,
+            # where kubelet would make a root-owned one MariaDB (uid 999) could not write
+            "hostPath": {"path": KFP_DB_NODE_DIR, "type": "Directory"},
+        },
+    }
+    # an empty class: neither kind's default class nor its provisioner takes the claim
+    assert bound["spec"]["storageClassName"] == ""
+    assert bound["spec"]["volumeName"] == DATABASE_VOLUME
+
+
+def test_the_database_mounts_its_claim_and_the_object_store_an_empty_dir() -> None:
     mysql = with_claim(
         deployment("mysql", "mysql:8.4"), "mysql-persistent-storage", "mysql-pv-claim"
     )
@@ -144,18 +172,18 @@ def test_the_database_keeps_its_data_on_the_node_and_the_object_store_does_not()
         deployment("seaweedfs", "chrislusf/seaweedfs:4.0"), "data", "seaweedfs-pvc"
     )
     database, store = adapt([mysql, seaweedfs], LOCAL)
-    # type Directory: a directory the kind platform did not make fails the mount, where
-    # kubelet would make a root-owned one MariaDB (uid 999) could not write
+    # no hostPath in a pod: the kubeflow namespace's PodSecurity baseline refuses one
     assert database["spec"]["template"]["spec"]["volumes"] == [
         {
             "name": "mysql-persistent-storage",
-            "hostPath": {"path": KFP_DB_NODE_DIR, "type": "Directory"},
+            "persistentVolumeClaim": {"claimName": "mysql-pv-claim"},
         }
     ]
     assert store["spec"]["template"]["spec"]["volumes"] == [{"name": "data", "emptyDir": {}}]
-    assert mysql["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]  # a copy
+    assert seaweedfs["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]  # a copy
     assert claims_replaced() == (
-        f"mysql-pv-claim -> hostPath {KFP_DB_NODE_DIR}, seaweedfs-pvc -> emptyDir"
+        f"seaweedfs-pvc -> emptyDir, mysql-pv-claim -> PersistentVolume {DATABASE_VOLUME}"
+        f" (hostPath {KFP_DB_NODE_DIR})"
     )
 
 

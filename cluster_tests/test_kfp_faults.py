@@ -37,7 +37,7 @@ from kubekit.constants import PIPELINE_NAMESPACE
 from kubekit.exceptions import NotReady
 from kubekit.wait import wait_until
 
-# Their own tox env (`tox -e cluster-faults`): seven KFP runs, about 23 minutes; not yet in CI.
+# Seven KFP runs, about 13 minutes: in `tox -e cluster` (and CI), or alone in `tox -e cluster-faults`.
 pytestmark = pytest.mark.kfp_faults
 
 # The pods deleted, by the labels KFP's manifests give them (the render keeps them). The

@@ -246,8 +246,12 @@ def test_a_supervisor_whose_harness_is_gone_stops_its_forwarder_and_says_why(
     )
     thread = threading.Thread(target=supervisor.run, daemon=True)
     thread.start()
-    thread.join(timeout=20)
-    assert not thread.is_alive(), "the orphaned supervisor kept running"
+    try:
+        thread.join(timeout=20)
+        assert not thread.is_alive(), "the orphaned supervisor kept running"
+    finally:  # a supervisor that missed its orphaning must not outlive the test, nor its forwarder
+        supervisor.stop("the test is over")
+        thread.join(timeout=20)
     status = portforward.read_status(status_file)
     assert status["state"] == "stopped", status
     assert "orphaned: the harness (pid" in status["detail"], status
@@ -301,8 +305,10 @@ def test_a_supervisor_stops_itself_and_its_kubectl_when_its_harness_is_sigkilled
         if harness.poll() is None:
             harness.kill()
             harness.wait()
-        for proc in psutil.process_iter():  # never leak one, even when the test fails
-            if str(status_file) in " ".join(_cmdline(proc)):
+        # never leak one, even when the test fails: the supervisor names the status file and
+        # its forwarder (the stand-in kubectl's http.server) the test's folder, both in it
+        for proc in psutil.process_iter():
+            if str(tmp_path) in " ".join(_cmdline(proc)):
                 proc.kill()
     status = portforward.read_status(status_file)
     assert status["state"] == "stopped", status

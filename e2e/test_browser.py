@@ -12,11 +12,18 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from e2e.browser_thread import BrowserThread
+
+if TYPE_CHECKING:
+    from fixtures.run_record import RunInfo
 
 pytestmark = pytest.mark.browser
 
@@ -37,21 +44,9 @@ def browser_binary() -> str | None:
     return next((path for name in BROWSER_NAMES if (path := shutil.which(name))), None)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Headless Chromium, launched once per test process.
-
-    Teardown closes the browser and stops Playwright's driver.
-    """
-    binary = browser_binary()
-    if binary is None:
-        pytest.skip(
-            f"no Chromium: none of {', '.join(BROWSER_NAMES)} is on PATH and {BROWSER_ENV} is "
-            "unset (install Debian's chromium: apt-get install chromium)"
-        )
-    if not Path(binary).is_file():
-        pytest.fail(f"{BROWSER_ENV}={binary!r} is not a file", pytrace=False)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+@contextmanager
+def _chromium(sync_api: Any, binary: str) -> Iterator[Any]:
+    """Playwright's driver and headless Chromium; closing stops both."""
     with sync_api.sync_playwright() as playwright:
         # --no-sandbox: CI runs as root in a container, where Chromium's sandbox cannot start.
         # --disable-background-networking: no update checks or field trials; nothing but
@@ -65,6 +60,29 @@ def browser() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[BrowserThread[Any]]:
+    """Headless Chromium, launched once per test process on a thread of its own: the launch
+    goes on while the run provisions and trains (e2e/browser_thread.py says why).
+
+    Teardown closes the browser and stops Playwright's driver.
+    """
+    binary = browser_binary()
+    if binary is None:
+        pytest.skip(
+            f"no Chromium: none of {', '.join(BROWSER_NAMES)} is on PATH and {BROWSER_ENV} is "
+            "unset (install Debian's chromium: apt-get install chromium)"
+        )
+    if not Path(binary).is_file():
+        pytest.fail(f"{BROWSER_ENV}={binary!r} is not a file", pytrace=False)
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    thread = BrowserThread(partial(_chromium, sync_api, binary))
+    try:
+        yield thread
+    finally:
+        thread.close()
 
 
 @dataclass
@@ -105,21 +123,33 @@ class WatchedPage:
             )
 
 
-@pytest.fixture
-def watched_page(browser: Any) -> Iterator[WatchedPage]:
-    """A fresh page (own context: no cache or cookies shared) that records what it reports.
-
-    Teardown closes the page's context.
-    """
+def _open_page(browser: Any) -> WatchedPage:
+    """A page in a context of its own, watched; on the browser's thread."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         watched = WatchedPage(page)
         watched.watch()
+    except BaseException:
+        context.close()
+        raise
+    return watched
+
+
+@pytest.fixture
+def watched_page(browser: BrowserThread[Any], mnist_run: RunInfo) -> Iterator[WatchedPage]:
+    """A fresh page (own context: no cache or cookies shared) that records what it reports.
+
+    Teardown closes the page's context.
+    """
+    # mnist_run first: the first page then opens once the run is up, and Chromium launches
+    # while the run provisions instead of holding provisioning back.
+    watched = browser.run(_open_page, browser.opened)
+    try:
         yield watched
     finally:
-        context.close()
+        browser.run(lambda: watched.page.context.close())
 
 
 def _save_evidence(watched: WatchedPage, directory: Path, stem: str) -> list[Path]:
@@ -200,22 +230,34 @@ def check_bars(bars: list[dict[str, Any]]) -> None:
     )
 
 
+def _load(page: Any, url: str) -> int | None:
+    """Open *url* in *page*; the status it answered (None: no response). On the browser's thread."""
+    response = page.goto(url, wait_until="load")
+    return None if response is None else response.status
+
+
+def _read(page: Any, screenshot: Path | None) -> dict[str, Any]:
+    """What the loaded page shows, once its digit has loaded; a screenshot to *screenshot*
+    first if given. On the browser's thread."""
+    page.wait_for_function("document.getElementById('digit')?.complete === true")
+    shown = page.evaluate(_READ_PAGE)
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+    return shown
+
+
 @pytest.mark.parametrize("index", INDICES)
 def test_page_in_a_browser(
-    watched_page, ui_url, index, predict_client, mnist_test_digits, run_artifacts
+    browser, watched_page, ui_url, index, predict_client, mnist_test_digits, run_artifacts
 ):
     screenshots = run_artifacts / "screenshots"
     page = watched_page.page
     try:
-        response = page.goto(f"{ui_url}/?index={index}", wait_until="load")
-        assert response is not None and response.status == 200, (
-            f"GET {ui_url}/?index={index} answered {response and response.status}"
-        )
-        page.wait_for_function("document.getElementById('digit')?.complete === true")
-        shown = page.evaluate(_READ_PAGE)
-        if index == INDICES[0]:
-            screenshots.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshots / "web-ui.png"), full_page=True)
+        status = browser.run(_load, page, f"{ui_url}/?index={index}")
+        assert status == 200, f"GET {ui_url}/?index={index} answered {status}"
+        screenshot = screenshots / "web-ui.png" if index == INDICES[0] else None
+        shown = browser.run(_read, page, screenshot)
 
         image = shown["image"]
         assert image is not None, "no <img id=digit> on the page"
@@ -245,6 +287,8 @@ def test_page_in_a_browser(
         foreign = [url for url in watched_page.urls if not url.startswith(ui_url)]
         assert not foreign, f"the page fetched from elsewhere than the UI: {foreign}"
     except BaseException:
-        saved = _save_evidence(watched_page, screenshots, f"web-ui-index-{index}-failure")
+        saved = browser.run(
+            _save_evidence, watched_page, screenshots, f"web-ui-index-{index}-failure"
+        )
         print("evidence of the failure:", *map(str, saved), sep="\n  ")
         raise

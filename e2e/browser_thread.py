@@ -11,7 +11,7 @@ this same thread.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
 from typing import Any, Generic, TypeVar
 
@@ -36,11 +36,16 @@ class BrowserThread(Generic[T]):
         """What the context manager gave (the browser), once it has: use it inside :meth:`run`."""
         return self._opening.result()
 
+    def submit(self, call: Callable[..., R], *args: Any, **kwargs: Any) -> Future[R]:
+        """``call(*args, **kwargs)`` on the browser's thread, after the opening and every call
+        submitted before it; without waiting for it."""
+        return self._executor.submit(call, *args, **kwargs)
+
     def run(self, call: Callable[..., R], *args: Any, **kwargs: Any) -> R:
         """``call(*args, **kwargs)`` on the browser's thread, once the browser is open; its
         result, or the exception it raised, raised here."""
         self._opening.result()  # its error first: a call on a browser that never opened
-        return self._executor.submit(call, *args, **kwargs).result()
+        return self.submit(call, *args, **kwargs).result()
 
     def close(self) -> None:
         """Exit the context manager (close the browser, if it opened), then end the thread."""

@@ -46,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 FAULT_NAMES = {
     "none": "no fault (baseline)",
     "api-server": "KFP API server pod deleted",
+    "database": "KFP database (MySQL) pod deleted",
     "persistence-agent": "persistence agent pod deleted",
     "mlmd-stand-in": "MLMD stand-in pod deleted",
 }

@@ -194,12 +194,18 @@ def run(
 
 
 def run_step_pod(
-    platform: KindPlatform, name: str, command: list[str], *, timeout: float = 600
+    platform: KindPlatform,
+    name: str,
+    command: list[str],
+    *,
+    timeout: float = 600,
+    expect: str = "Succeeded",
 ) -> str:
     """Run *command* in a pod of the project image the way a KFP step of this pipeline runs:
     in the step namespace, as its service account, as uid 10001, the model PVC at /mnt.
-    Returns the pod's log; fails the test with the log when the pod fails. The pod is in
-    the run's ledger, so the run's teardown deletes it."""
+    Returns the pod's log; fails the test with the log when the pod ends in another phase
+    than *expect* (``Failed`` for a step that must fail). The pod is in the run's ledger, so
+    the run's teardown deletes it."""
     from fixtures.created.kube_resources import CreatedObject
     from kubekit.exceptions import NotReady
     from kubekit.wait import wait_until
@@ -256,5 +262,5 @@ def run_step_pod(
 
     phase = wait_until(f"step pod {name}", finished, timeout=timeout, max_interval=2.0)
     log = core.read_namespaced_pod_log(name, PIPELINE_NAMESPACE, container="main")
-    assert phase == "Succeeded", f"step pod {name} {phase}; its log ends:\n{log[-3000:]}"
+    assert phase == expect, f"step pod {name} {phase}, not {expect}; its log ends:\n{log[-3000:]}"
     return log

@@ -28,15 +28,14 @@ from typing import Final
 import pytest
 
 from ci.airgap.manifest import Manifest, default_path
-from cluster_tests import fault_times, kfp_runs
+from cluster_tests import fault_times, harness_runs, kfp_runs
 from cluster_tests.conftest import ROOT, docker, kind_clusters
 from fixtures.created import teardown_plan
 from fixtures.kfp.kfp_api import KfpApi
 from fixtures.kind import kindctl
-from fixtures.ledger import Ledger, Resource
+from fixtures.ledger import Ledger
 from fixtures.platforms.kind import KindPlatform
-from kubekit.exceptions import NotReady
-from kubekit.wait import until, wait_until
+from kubekit.wait import until
 
 # How long the cancelled harness may take to tear its run down before the test gives up on it:
 # tox's interrupt_timeout for the cluster envs. Signal-to-clean time is measured, not asserted
@@ -157,16 +156,6 @@ def test_a_run_cancelled_while_the_cluster_is_created_still_tears_it_down(
     assert summary["interrupted"] is True, summary
 
 
-def run_dir_of(artifacts: Path) -> Path | None:
-    """The one run folder the harness made under *artifacts*, once it exists."""
-    found = [p for p in artifacts.iterdir() if p.is_dir()] if artifacts.exists() else []
-    return found[0] if len(found) == 1 else None
-
-
-def recorded(run_dir: Path, kind: str) -> list[Resource]:
-    return [r for r in Ledger(run_dir / "ledger.jsonl") if r.kind == kind]
-
-
 def test_sigterm_while_the_kfp_run_executes_terminates_it_and_leaves_nothing(
     built: Manifest, run: KindPlatform, kfp: KfpApi, tmp_path: Path
 ) -> None:
@@ -175,40 +164,9 @@ def test_sigterm_while_the_kfp_run_executes_terminates_it_and_leaves_nothing(
     terminates and deletes the KFP run and experiment, then the namespace, PVs and node
     directory; the adopted cluster stays, as it was not the run's to delete."""
     artifacts = tmp_path / "artifacts"
-    harness = subprocess.Popen(
-        [
-            sys.executable, "-m", "pytest", "e2e", "-p", "no:cacheprovider", "-q", "-x",
-            "--platform", "kind", "--airgap", "--kind-cluster", run.cluster,
-            "--artifacts-dir", str(artifacts),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    harness = harness_runs.start(run.cluster, artifacts)
     try:
-
-        def kfp_run_recorded() -> str:
-            if harness.poll() is not None:
-                return ""  # ended early: said below, with its output
-            run_dir = run_dir_of(artifacts)
-            runs = recorded(run_dir, "kfp-run") if run_dir else []
-            if not runs:
-                raise NotReady("no kfp-run in the harness's ledger yet")
-            return str(runs[0].details["id"])
-
-        kfp_run = wait_until("the harness to submit its KFP run", kfp_run_recorded, timeout=900)
-        if harness.poll() is not None:
-            ended, _ = harness.communicate()
-            raise AssertionError(f"the run ended before it was cancelled:\n{ended[-3000:]}")
-        kfp_runs.wait_for_run_pod(
-            run.api(),
-            kfp_run,
-            "running train's container",
-            lambda p: kfp_runs.is_executor_of("train")(p) and p.status.phase == "Running",
-            timeout=600,
-        )
+        kfp_run = harness_runs.wait_for_train(harness, artifacts, run.api())
         signalled = time.monotonic()
         harness.send_signal(signal.SIGTERM)
         output, _ = harness.communicate(timeout=TEARDOWN_GIVE_UP_SECONDS)
@@ -219,7 +177,7 @@ def test_sigterm_while_the_kfp_run_executes_terminates_it_and_leaves_nothing(
             harness.wait()
     fault_times.record({"fault": "sigterm", "signal_to_clean_seconds": signal_to_clean})
     assert harness.returncode != 0, f"a cancelled run must not pass:\n{output[-3000:]}"
-    run_dir = run_dir_of(artifacts)
+    run_dir = harness_runs.run_dir_of(artifacts)
     assert run_dir is not None
     ledger = Ledger(run_dir / "ledger.jsonl")
     kinds = {r.kind for r in ledger}

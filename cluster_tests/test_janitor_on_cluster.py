@@ -16,7 +16,7 @@ from kubekit import objects
 from kubekit.constants import run_labels
 
 
-@pytest.mark.last(1)  # it removes every labelled object on the cluster, the shared run's too
+@pytest.mark.last(2)  # it removes every labelled object on the cluster, the shared run's too
 def test_the_janitor_removes_labelled_objects_and_spares_an_unlabelled_decoy(
     cluster: KindPlatform, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,9 +1,10 @@
 """Faults during a KFP run in flight, on the tier's real KFP 2.17 (its Argo, driver, launcher,
 MLMD stand-in), each on a run of its own:
 
-- KFP's own pods deleted while train runs: the run goes on in Argo, the harness's wait
-  (ClusterPlatform._wait_for_run) rides through, reports the run's real outcome, and the run's
-  log says what it saw of the fault (the API away, and for how long);
+- KFP's own pods deleted while train runs, its database's too: the run goes on in Argo, the
+  harness's wait (ClusterPlatform._wait_for_run) rides through, reports the run's real
+  outcome, KFP keeps the run and its experiment (the database's data is on the node, not in
+  its pod), and the run's log says what it saw of the fault (the API away, and for how long);
 - a step killed for memory and a step whose program exits non-zero: the wait fails at once,
   classified (``OOMKilled``, ``FailedStep``), naming the step and why.
 
@@ -36,12 +37,15 @@ from kubekit.constants import PIPELINE_NAMESPACE
 from kubekit.exceptions import NotReady
 from kubekit.wait import wait_until
 
-# Their own tox env (`tox -e cluster-faults`): six KFP runs, about 20 minutes; not yet in CI.
+# Seven KFP runs, about 13 minutes: in `tox -e cluster` (and CI), or alone in `tox -e cluster-faults`.
 pytestmark = pytest.mark.kfp_faults
 
-# The pods deleted, by the labels KFP's manifests give them (the render keeps them).
+# The pods deleted, by the labels KFP's manifests give them (the render keeps them). The
+# database's comes back on the node directory the render mounts (kubekit's KFP_DB_NODE_DIR);
+# the API server's pool (Go's database/sql) drops the dead connections and opens new ones.
 KFP_PODS: Final = {
     "api-server": "app=ml-pipeline",
+    "database": "app=mysql",
     "persistence-agent": "app=ml-pipeline-persistenceagent",
     "mlmd-stand-in": "component=metadata-grpc-server",
 }
@@ -52,7 +56,7 @@ REPEAT: Final = fault_times.repeat()
 
 def delete_and_replace(core: k8s.CoreV1Api, selector: str) -> float:
     """Delete the pods *selector* picks in KFP's namespace, wait until a new one is Ready;
-    the seconds that took."""
+    the seconds that took. The database's Ready is the render's probe: it takes connections."""
     started = time.monotonic()
     old = {
         p.metadata.uid
@@ -107,7 +111,8 @@ def test_a_run_rides_through_a_kfp_pod_deleted_while_it_trains(
         ],
     )
     submitted = time.monotonic()
-    kfp_run = kfp_runs.submit(kfp, ledger, run.kfp_endpoint(), spec).kfp_run_id
+    created = kfp_runs.submit(kfp, ledger, run.kfp_endpoint(), spec)
+    kfp_run = created.kfp_run_id
     try:
         kfp_runs.wait_for_run_pod(
             run.api(),
@@ -148,6 +153,9 @@ def test_a_run_rides_through_a_kfp_pod_deleted_while_it_trains(
         elif target == "none":
             assert outages == [], f"the wait saw the API away with no fault: {outages}"
         assert str(kfp.get_run(kfp_run).state) == "SUCCEEDED"  # nothing of the run lost
+        # nor of its experiment: a database that came back empty has neither
+        in_experiment = [r.run_id for r in kfp.list_runs(created.experiment_id)]
+        assert in_experiment == [kfp_run], f"experiment {created.experiment_id}: {in_experiment}"
         fault_times.record(
             {
                 "fault": target,

@@ -61,7 +61,7 @@ def test_an_adopting_run_leaves_the_cluster_in_place(
     assert cluster.cluster in kind_clusters(built), f"an adopted cluster was deleted: {lines}"
 
 
-@pytest.mark.last(2)
+@pytest.mark.last(3)
 def test_teardown_deletes_the_cluster_it_created(
     cluster: KindPlatform, built: Manifest, node: str
 ) -> None:

@@ -29,6 +29,12 @@ KFP_API_SERVICE: Final = "ml-pipeline"
 # against its protos. Here, at the bottom, so all three read the one constant.
 KFP_VERSION: Final = "2.17.0"
 KFP_API_PORT: Final = 8888
+# KFP's database on the air-gapped kind cluster: its MySQL claim is bound to a
+# PersistentVolume (hostPath) on this node directory (ci/airgap/kfp_standalone.py), which the kind platform makes before
+# it installs KFP (fixtures/platforms/kind.py), owned by the user KFP's mysql Deployment runs
+# as, so a restarted database pod finds every run and experiment where the last one left them.
+KFP_DB_NODE_DIR: Final = "/var/local/mnist-e2e-kfp/mysql"
+KFP_DB_UID: Final = 999
 # The pipeline's steps (its KFP tasks' display names), in the order they run: the pipeline
 # names its tasks so, the harness reads a run's progress by them, ci.validate checks the IR.
 TRAIN_STEP: Final = "train"

@@ -153,8 +153,7 @@ def model_status(
             version=status.version,
             state=get_model_status_pb2.ModelVersionStatus.State.Value(status.state),
             status=status_pb2.StatusProto(
-                error_code=grpc.StatusCode.UNKNOWN.value[0] if status.error else 0,
-                error_message=status.error,
+                error_code=status.code.value[0], error_message=status.error
             ),
         )
     return response

@@ -41,11 +41,20 @@ def _load_servable(name: str, version: int, directory: Path) -> Servable:
 
 @dataclass(frozen=True)
 class VersionStatus:
-    """Where one version is in its life, and why it ended if it failed."""
+    """Where one version is in its life, and why it ended if it failed (*code*, *error*)."""
 
     version: int
     state: str
     error: str = ""
+    code: grpc.StatusCode = grpc.StatusCode.OK
+
+
+def load_error(exc: Exception) -> tuple[grpc.StatusCode, str]:
+    """The status a failed load ends in: a ServingError's own (TensorFlow's code and text),
+    UNKNOWN with the exception named for anything else."""
+    if isinstance(exc, ServingError):
+        return exc.code, exc.message
+    return grpc.StatusCode.UNKNOWN, f"{type(exc).__name__}: {exc}"
 
 
 class ModelManager:
@@ -124,9 +133,11 @@ class ModelManager:
             self._last_note = message
             say(message)
 
-    def _set_state(self, version: int, state: str, error: str = "") -> None:
+    def _set_state(
+        self, version: int, state: str, error: str = "", code: grpc.StatusCode = grpc.StatusCode.OK
+    ) -> None:
         with self._lock:
-            self._states[version] = VersionStatus(version, state, error)
+            self._states[version] = VersionStatus(version, state, error, code)
 
     def _load(self, version: int) -> bool:
         if self._stop.is_set():
@@ -139,17 +150,23 @@ class ModelManager:
         except Exception as exc:
             self.store.release(version)
             self._attempts[version] = self._attempts.get(version, 0) + 1
-            error = f"{type(exc).__name__}: {exc}"
+            code, error = load_error(exc)
             if version_policy.should_give_up(self._attempts, version):
                 self._given_up.add(version)
-                self._set_state(version, END, error)
+                self._set_state(version, END, error, code)
                 say(
                     f"giving up on model {self.name} version {version} after"
-                    f" {self._attempts[version]} failed loads: {error}"
+                    f" {self._attempts[version]} failed loads: {code.name}: {error}"
                 )
             else:
-                self._set_state(version, LOADING, error)
-                say(f"failed to load model {self.name} version {version} (will retry): {error}")
+                # TF Serving's harness keeps a retried version LOADING with an OK status; the
+                # error is published only with END, once it gives up, so a client asking
+                # GetModelStatus can tell "still trying" from "failed for good".
+                self._set_state(version, LOADING)
+                say(
+                    f"failed to load model {self.name} version {version} (will retry):"
+                    f" {code.name}: {error}"
+                )
             return False
         with self._lock:
             was_serving = bool(self._loaded)

@@ -19,6 +19,7 @@ import grpc
 import numpy as np
 import tensorflow as tf
 from google.protobuf import text_format
+from google.protobuf.message import DecodeError
 
 from serving.status_errors import ServingError
 from tf_serving_api.protos import meta_graph_pb2, saved_model_pb2
@@ -26,19 +27,48 @@ from tf_serving_api.protos import meta_graph_pb2, saved_model_pb2
 SERVE_TAG = "serve"
 
 
+def read_saved_model(directory: Path) -> saved_model_pb2.SavedModel:
+    """The SavedModel proto in *directory*, or the ServingError TensorFlow's reader gives.
+
+    A load failure is reported the way TF Serving reports it (GetModelStatus, the log): the
+    canonical code and text of TensorFlow's own ``ReadSavedModel``, which clients and people
+    already know.
+    """
+    saved_model = saved_model_pb2.SavedModel()
+    binary, text = directory / "saved_model.pb", directory / "saved_model.pbtxt"
+    if binary.is_file():
+        try:
+            saved_model.ParseFromString(binary.read_bytes())
+        except DecodeError as exc:
+            raise ServingError(
+                grpc.StatusCode.DATA_LOSS, f"Can't parse {binary} as binary proto"
+            ) from exc
+    elif text.is_file():
+        try:
+            text_format.Parse(text.read_text("utf-8", errors="replace"), saved_model)
+        except text_format.ParseError as exc:
+            raise ServingError(
+                grpc.StatusCode.DATA_LOSS, f"Can't parse {text} as text proto"
+            ) from exc
+    else:
+        raise ServingError(
+            grpc.StatusCode.NOT_FOUND,
+            "Could not find SavedModel .pb or .pbtxt at supplied export directory path:"
+            f" {directory}",
+        )
+    return saved_model
+
+
 def read_signature_defs(directory: Path) -> dict[str, meta_graph_pb2.SignatureDef]:
     """The ``serve``-tagged meta graph's SignatureDef map of the SavedModel in *directory*."""
-    saved_model = saved_model_pb2.SavedModel()
-    binary = directory / "saved_model.pb"
-    if binary.is_file():
-        saved_model.ParseFromString(binary.read_bytes())
-    else:
-        text_format.Parse((directory / "saved_model.pbtxt").read_text("utf-8"), saved_model)
+    saved_model = read_saved_model(directory)
     for meta_graph in saved_model.meta_graphs:
         if SERVE_TAG in meta_graph.meta_info_def.tags:
             return dict(meta_graph.signature_def)
-    tags = [list(m.meta_info_def.tags) for m in saved_model.meta_graphs]
-    raise ValueError(f"{directory} has no meta graph tagged {SERVE_TAG!r} (tags: {tags})")
+    raise ServingError(
+        grpc.StatusCode.NOT_FOUND,
+        f"Could not find meta graph def matching supplied tags: {{ {SERVE_TAG} }} in {directory}",
+    )
 
 
 @dataclass
@@ -58,7 +88,10 @@ class Servable:
         """Load the SavedModel in *directory* and warm every signature up once."""
         started = time.monotonic()
         signature_defs = read_signature_defs(directory)
-        root = tf.saved_model.load(str(directory), tags=[SERVE_TAG])
+        try:
+            root = tf.saved_model.load(str(directory), tags=[SERVE_TAG])
+        except tf.errors.OpError as exc:  # missing variables, bad checkpoint: TF's own status
+            raise ServingError(status_of(exc), exc.message) from exc
         functions = dict(root.signatures)
         servable = cls(name, version, signature_defs, functions, _root=root)
         servable._warm_up()

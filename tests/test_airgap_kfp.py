@@ -1,7 +1,9 @@
 """KFP's manifests made air-gapped: remote Argo references resolved to the local copy, the
 left-out components dropped, every image (containers, executor flag, executor plugins, the
-API server's driver/launcher variables) the local one, PVCs the node cannot bind made
-emptyDir — on objects shaped as KFP's manifests ship them."""
+API server's driver/launcher variables) the local one, the claims the node cannot bind
+replaced (the database's by its node directory, the object store's by an emptyDir), the
+database Ready only once it takes connections — on objects shaped as KFP's manifests ship
+them."""
 
 from __future__ import annotations
 
@@ -10,7 +12,15 @@ import re
 import pytest
 import yaml
 
-from ci.airgap.kfp_standalone import RenderError, adapt, image_refs, resolve_remote_refs
+from ci.airgap.kfp_standalone import (
+    DATABASE_VOLUME,
+    RenderError,
+    adapt,
+    claims_replaced,
+    image_refs,
+    resolve_remote_refs,
+)
+from kubekit.constants import KFP_DB_NODE_DIR
 
 LOCAL = {
     "kfp-api-server": "mnist-e2e/kfp-api-server:2.17.0-a",
@@ -33,6 +43,24 @@ def deployment(name: str, image: str, **container: object) -> dict:
         "spec": {
             "template": {"spec": {"containers": [{"name": name, "image": image, **container}]}}
         },
+    }
+
+
+def with_claim(doc: dict, volume: str, claim: str) -> dict:
+    """*doc* with KFP's volume *volume* on claim *claim*, as its manifests mount it."""
+    doc["spec"]["template"]["spec"]["volumes"] = [
+        {"name": volume, "persistentVolumeClaim": {"claimName": claim}}
+    ]
+    return doc
+
+
+def claim(name: str) -> dict:
+    """A claim as KFP's manifests, rendered into its namespace, ask for one."""
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": "kubeflow"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "20Gi"}}},
     }
 
 
@@ -104,23 +132,67 @@ def test_an_image_with_no_local_build_fails_with_its_name() -> None:
         adapt([deployment("something-new", "ghcr.io/kubeflow/kfp-frontend:2.17.0")], LOCAL)
 
 
-def test_left_out_components_and_unbindable_claims_go() -> None:
+def test_left_out_components_and_the_object_stores_claim_go() -> None:
     ui = deployment("ml-pipeline-ui", "ghcr.io/kubeflow/kfp-frontend:2.17.0")
     ui_service = {"kind": "Service", "metadata": {"name": "ml-pipeline-ui"}}
     envoy = {"kind": "Service", "metadata": {"name": "metadata-envoy-service"}}
-    claim = {"kind": "PersistentVolumeClaim", "metadata": {"name": "mysql-pv-claim"}}
-    mysql = deployment("mysql", "mysql:8.4")
-    mysql["spec"]["template"]["spec"]["volumes"] = [
+    kept = claim("someone-elses-claim")
+    out = adapt([ui, ui_service, envoy, claim("seaweedfs-pvc"), kept], LOCAL)
+    assert out == [kept]
+
+
+def test_the_databases_claim_binds_to_a_volume_of_its_own_on_the_node() -> None:
+    volume, bound = adapt([claim("mysql-pv-claim")], LOCAL)
+    # the volume first, so one apply of the file finds it when the claim arrives
+    assert volume == {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": DATABASE_VOLUME},
+        "spec": {
+            "capacity": {"storage": "20Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": "",
+            "claimRef": {"namespace": "kubeflow", "name": "mysql-pv-claim"},
+            # type Directory: a directory the kind platform did not make fails the mount,
+            # where kubelet would make a root-owned one MariaDB (uid 999) could not write
+            "hostPath": {"path": KFP_DB_NODE_DIR, "type": "Directory"},
+        },
+    }
+    # an empty class: neither kind's default class nor its provisioner takes the claim
+    assert bound["spec"]["storageClassName"] == ""
+    assert bound["spec"]["volumeName"] == DATABASE_VOLUME
+
+
+def test_the_database_mounts_its_claim_and_the_object_store_an_empty_dir() -> None:
+    mysql = with_claim(
+        deployment("mysql", "mysql:8.4"), "mysql-persistent-storage", "mysql-pv-claim"
+    )
+    seaweedfs = with_claim(
+        deployment("seaweedfs", "chrislusf/seaweedfs:4.0"), "data", "seaweedfs-pvc"
+    )
+    database, store = adapt([mysql, seaweedfs], LOCAL)
+    # no hostPath in a pod: the kubeflow namespace's PodSecurity baseline refuses one
+    assert database["spec"]["template"]["spec"]["volumes"] == [
         {
             "name": "mysql-persistent-storage",
             "persistentVolumeClaim": {"claimName": "mysql-pv-claim"},
         }
     ]
-    out = adapt([ui, ui_service, envoy, claim, mysql], LOCAL)
-    assert [d["metadata"]["name"] for d in out] == ["mysql"]
-    assert out[0]["spec"]["template"]["spec"]["volumes"] == [
-        {"name": "mysql-persistent-storage", "emptyDir": {}}
-    ]
+    assert store["spec"]["template"]["spec"]["volumes"] == [{"name": "data", "emptyDir": {}}]
+    assert seaweedfs["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]  # a copy
+    assert claims_replaced() == (
+        f"seaweedfs-pvc -> emptyDir, mysql-pv-claim -> PersistentVolume {DATABASE_VOLUME}"
+        f" (hostPath {KFP_DB_NODE_DIR})"
+    )
+
+
+def test_the_database_is_ready_once_it_takes_connections() -> None:
+    (database,) = adapt([deployment("mysql", "mysql:8.4")], LOCAL)
+    (container,) = database["spec"]["template"]["spec"]["containers"]
+    assert container["readinessProbe"]["tcpSocket"] == {"port": 3306}
+    (other,) = adapt([deployment("seaweedfs", "chrislusf/seaweedfs:4.0")], LOCAL)
+    assert "readinessProbe" not in other["spec"]["template"]["spec"]["containers"][0]
 
 
 def test_buildkit_only_copy_chmod_becomes_a_copy_and_a_chmod() -> None:

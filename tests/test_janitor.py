@@ -159,6 +159,37 @@ def test_the_rehearsals_containers_are_dated_by_their_run_id_label() -> None:
     assert (entry.kind, entry.name) == ("docker-container", f"{OLD_RUN}-gcs")
 
 
+def test_a_ttl_of_zero_takes_everything_labelled_however_young() -> None:
+    """``--older-than 0s`` after a killed harness: what it made a moment ago (age 0 in KFP's
+    and the run id's whole seconds, or "in the future" by a clock a little ahead of ours) is
+    taken; what has no date is still never guessed, what has no labels never touched."""
+    zero = timedelta(0)
+    just_now = new_run_id(NOW, "cccc")
+    items = [
+        namespace(just_now, run_labels(just_now), zero),
+        namespace(f"{just_now}-ahead", run_labels(just_now), -timedelta(seconds=2)),
+        namespace(OLD_RUN, run_labels(OLD_RUN), timedelta(hours=9)),
+        namespace("undated", run_labels(just_now), None),
+        namespace(f"{just_now}-decoy", {"mnist-e2e/run-id": just_now}, zero),
+    ]
+    selected = janitor.select_kube("namespace", items, NOW, zero)
+    assert [(c.name, c.age) for c in selected] == [
+        (just_now, zero),
+        (f"{just_now}-ahead", zero),
+        (OLD_RUN, timedelta(hours=9)),
+    ]
+    (run,) = janitor.select_kfp("kfp-run", [kfp_run(just_now, marker(just_now), zero)], NOW, zero)
+    assert run.name == just_now
+    assert [c.run_id for c in janitor.select_node_dirs([just_now], NOW, zero, "n", "/d")] == [
+        just_now
+    ]
+    assert [c.run_id for c in janitor.select_containers([f"c\t{just_now}"], NOW, zero)] == [
+        just_now
+    ]
+    # a positive TTL still spares the young
+    assert janitor.select_kube("namespace", items[:1], NOW, timedelta(seconds=1)) == []
+
+
 def test_what_is_selected_is_deleted_by_the_run_teardown_in_its_order() -> None:
     from fixtures.created import teardown_plan
 
@@ -194,7 +225,9 @@ def parse(*argv: str):
     return build_parser().parse_args(["janitor", *argv])
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("6h", 21600), ("90m", 5400), ("3600", 3600)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("6h", 21600), ("90m", 5400), ("3600", 3600), ("0s", 0), ("0", 0)]
+)
 def test_older_than_takes_durations(text: str, seconds: int) -> None:
     assert parse("--platform", "kind", "--older-than", text).older_than == seconds
 
@@ -217,6 +250,9 @@ def test_bad_ttl_and_missing_gke_context_are_usage_errors(
         main(["janitor", "--platform", "kind", "--older-than", "soon"])
     assert "--older-than 'soon' is not a duration" in capsys.readouterr().err
     with pytest.raises(SystemExit):
+        main(["janitor", "--platform", "kind", "--older-than=-1s"])
+    assert "--older-than '-1s' must be zero or more" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
         main(["janitor", "--platform", "gke", "--older-than", "6h"])
     assert "--platform gke needs --kube-context" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -236,6 +272,20 @@ def test_kind_without_kind_has_nothing_to_clean(
     monkeypatch.delenv("MNIST_E2E_KUBE_CONTEXT", raising=False)
     assert main(["janitor", "--platform", "kind", "--older-than", "6h", "--dry-run"]) == 0
     assert "kind is not installed" in capsys.readouterr().out
+
+
+def test_kind_airgap_without_the_build_is_an_error_not_nothing_to_clean(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from fixtures.__main__ import main
+
+    monkeypatch.setenv("MNIST_E2E_CACHE", str(tmp_path))  # no manifest there
+    monkeypatch.delenv("MNIST_E2E_KUBE_CONTEXT", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(["janitor", "--platform", "kind", "--airgap", "--older-than", "0s", "--dry-run"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "tox -e airgap" in err and "nothing to clean" not in err, err
 
 
 def test_the_janitor_lists_only_the_containers_beside_the_cluster_it_cleans(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from kfp_server_api import (
@@ -21,7 +22,9 @@ from kubernetes.client import (
 )
 
 from fixtures.kfp import classify
+from fixtures.kfp.kfp_api import pipeline_spec_from_yaml
 from kubekit.constants import PIPELINE_STEPS
+from pipeline.compile import compile_pipeline
 from tests.support import kube_objects as objects
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -204,6 +207,43 @@ def test_a_run_succeeded_before_its_last_task_says_so_is_still_waited_for() -> N
     assert verdict.finished_steps == ("train", "serve")
     decision, _ = classify.run_decision(early, [], NOW)
     assert not decision.done and not decision.failed
+
+
+@pytest.mark.parametrize("platform", ["onprem", "gcp"])
+def test_the_real_pipelines_spec_expects_all_three_steps(platform: str, tmp_path: Path) -> None:
+    # onprem carries a platform spec (its PVC mounts), so KFP nests the pipeline's: both read
+    compiled = compile_pipeline(platform, tmp_path / "p.yaml", "mnist-e2e:abc")
+    spec = pipeline_spec_from_yaml(compiled.read_text(encoding="utf-8"))
+    assert ("pipeline_spec" in spec) is (platform == "onprem")
+    two_done = run("SUCCEEDED", [task("train", "SUCCEEDED", 3), task("serve", "SUCCEEDED", 6)])
+    two_done.pipeline_spec = spec
+    assert classify.expected_steps(two_done) == PIPELINE_STEPS
+    assert classify.run_verdict(two_done).state == "running"  # web-ui has yet to say so
+
+
+def test_a_two_step_pipeline_is_done_when_its_two_steps_are(tmp_path: Path) -> None:
+    """The tier's fault pipelines are train → serve: waiting for a web-ui task their spec never
+    had kept the wait going until its deadline."""
+    from kfp import compiler, dsl
+
+    def body() -> dsl.ContainerSpec:
+        return dsl.ContainerSpec(image="mnist-e2e:abc", command=["true"])
+
+    body.__annotations__["return"] = dsl.ContainerSpec  # KFP reads it as an object
+    step = dsl.container_component(body)
+
+    def two_steps() -> None:
+        train = step().set_display_name("train")
+        step().set_display_name("serve").after(train)
+
+    two_steps.__annotations__.clear()  # a string "None" would read as an output artifact
+    compiled = tmp_path / "p.yaml"
+    compiler.Compiler().compile(dsl.pipeline(name="two-steps")(two_steps), str(compiled))
+    done = run("SUCCEEDED", [task("train", "SUCCEEDED", 3), task("serve", "SUCCEEDED", 6)])
+    done.pipeline_spec = pipeline_spec_from_yaml(compiled.read_text(encoding="utf-8"))
+    assert classify.expected_steps(done) == ("train", "serve")
+    verdict = classify.run_verdict(done)
+    assert verdict.state == "succeeded" and verdict.finished_steps == ("train", "serve")
 
 
 def test_failed_task_names_the_step_and_its_error() -> None:

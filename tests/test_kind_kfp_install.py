@@ -1,5 +1,6 @@
 """The air-gapped KFP install: the rendered files applied in order with the CRDs established
-between, the uninstall hint in reverse, and what the harness says about an install it finds."""
+between, the database's node directory made for MariaDB, the uninstall hint in reverse, and
+what the harness says about an install it finds."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.kind import kfp_install
+from kubekit.constants import KFP_DB_NODE_DIR
 
 
 def test_rendered_files_apply_cluster_scoped_first_then_wait_for_crds(tmp_path: Path) -> None:
@@ -26,6 +28,16 @@ def test_rendered_files_apply_cluster_scoped_first_then_wait_for_crds(tmp_path: 
     assert argvs[1][-2:] == ["crd", "--all"]
     hint = kfp_install.airgap_uninstall_hint("/k/kubectl", "kind-x", tmp_path)
     assert hint.index("20-kfp.yaml") < hint.index("10-cluster-scoped.yaml")
+    # the database outlives KFP's pods, so removing KFP by hand removes it too
+    assert hint.endswith(f"rm -rf --one-file-system {KFP_DB_NODE_DIR}")
+
+
+def test_the_database_directory_is_made_for_mariadb_alone() -> None:
+    argv = kfp_install.database_dir_argv("mnist-e2e-control-plane")
+    assert argv == [
+        "docker", "exec", "mnist-e2e-control-plane",
+        "install", "-d", "-o", "999", "-g", "999", "-m", "0700", KFP_DB_NODE_DIR,
+    ]  # fmt: skip
 
 
 def test_no_rendered_files_says_to_run_the_build(tmp_path: Path) -> None:

@@ -144,8 +144,13 @@ def test_the_model_volume_goes_on_a_ready_worker_else_the_control_plane() -> Non
 
 def test_node_dir_commands_make_the_directory_writable_by_the_image_user() -> None:
     argv = kindctl.node_dir_argv("n", "/var/local/mnist-e2e/ns")
-    assert argv[:3] == ["docker", "exec", "n"]
-    assert "chown 10001:10001 '/var/local/mnist-e2e/ns'" in argv[-1]
+    assert argv == [
+        "docker", "exec", "n",
+        "install", "-d", "-o", "10001", "-g", "10001", "-m", "0770", "/var/local/mnist-e2e/ns",
+    ]  # fmt: skip
+    assert kindctl.node_dir_argv("n", "/db", uid=999, mode="0700")[-7:] == [
+        "-o", "999", "-g", "999", "-m", "0700", "/db",
+    ]  # fmt: skip
     assert kindctl.remove_node_dir_argv("n", "/p")[-1] == "/p"
 
 

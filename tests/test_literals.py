@@ -29,6 +29,7 @@ HOMES: dict[str, str] = {
     "workflows.argoproj.io/node-name": KUBE,  # NODE_NAME_ANNOTATION
     "app.kubernetes.io/managed-by": KUBE,  # MANAGED_BY_LABEL
     "mnist-e2e/run-id": KUBE,  # RUN_ID_LABEL
+    "/var/local/mnist-e2e-kfp/mysql": KUBE,  # KFP_DB_NODE_DIR
     "kind-": "fixtures/kind/kindctl.py",  # CONTEXT_PREFIX: a kind cluster's context
     "serve ready": "fixtures/phases.py",  # SERVE_READY
     "ui ready": "fixtures/phases.py",  # UI_READY

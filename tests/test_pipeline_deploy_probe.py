@@ -2,6 +2,8 @@
 HTTP GET against a server on a socket."""
 
 import logging
+import threading
+import time
 
 import grpc
 import pytest
@@ -9,9 +11,10 @@ import pytest
 from kubekit.exceptions import WaitFailed, WaitTimeout
 from model.contract import IMAGE_PIXELS, INPUT_KEY, MODEL_NAME, SIGNATURE_NAME
 from pipeline.deploy import probe
-from pipeline.deploy.errors import DeployError
+from pipeline.deploy.errors import DeployError, ModelLoadFailed
 from tests.support.loopback_http import serve
 from tests.support.scripted_predictions import scripted_prediction_server
+from tf_serving_api.protos import get_model_status_pb2
 
 WAIT_LOG = "mnist_e2e.kube"  # kubekit's wait logs each new status there
 
@@ -109,6 +112,101 @@ def test_nothing_listening_gives_up_at_the_deadline():
     clock = iter(range(100)).__next__
     with pytest.raises(WaitTimeout, match=r"'predict on 127.0.0.1:1' timed out .*UNAVAILABLE"):
         probe.wait_for_prediction("127.0.0.1:1", timeout=6, clock=clock, sleep=no_sleep)
+
+
+# -- a model server that cannot load the export: the real stand-in on a socket --------------
+
+
+def model_status(*versions):
+    """A GetModelStatusResponse listing *versions*: (version, state name, error code, text)."""
+    response = get_model_status_pb2.GetModelStatusResponse()
+    for version, state, code, message in versions:
+        response.model_version_status.add(
+            version=version,
+            state=get_model_status_pb2.ModelVersionStatus.State.Value(state),
+            status={"error_code": code, "error_message": message},
+        )
+    return response
+
+
+@pytest.mark.parametrize(
+    ("versions", "expected"),
+    [
+        ([(1, "LOADING", 0, "")], None),  # still loading or retrying: TF Serving says OK
+        ([(1, "END", 0, "")], None),  # an ordinary unload
+        ([(1, "END", 15, "Can't parse x as binary proto")], "version 1: DATA_LOSS: Can't parse"),
+        ([(1, "END", 5, "old"), (2, "END", 2, "new")], "version 2: UNKNOWN: new"),
+    ],
+)
+def test_only_a_load_given_up_with_an_error_is_a_failure(versions, expected):
+    reason = probe.failed_load(model_status(*versions))
+    assert reason == expected or (expected and reason.startswith(expected))
+
+
+@pytest.fixture
+def stand_in(tmp_path):
+    """Start the real ``python -m serving`` (tests/support/model_server.py) on a base path;
+    teardown stops it (SIGTERM, then kill)."""
+    from tests.support.model_server import start_server
+
+    started = []
+
+    def start(base):
+        server = start_server(str(base), tmp_path / "server.log", rest=False)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop_or_kill()
+
+
+@pytest.mark.slow
+def test_an_export_that_is_not_a_saved_model_fails_at_once_with_the_servers_reason(
+    tmp_path, stand_in
+):
+    import psutil
+
+    version = tmp_path / "export" / "1"
+    version.mkdir(parents=True)
+    (version / "saved_model.pb").write_text("this is not a SavedModel\n")
+    server = stand_in(tmp_path / "export")
+    started = time.monotonic()
+    with pytest.raises(ModelLoadFailed) as raised:
+        probe.wait_for_prediction(server.target, timeout=300)
+    # The server's import of TensorFlow and its five attempts, not the 300 s deadline.
+    assert time.monotonic() - started < 60
+    assert f"version 1: DATA_LOSS: Can't parse {version / 'saved_model.pb'} as binary proto" in str(
+        raised.value
+    )
+
+    # The server stays up, stops trying (bounded work and memory) and keeps reporting why.
+    process = psutil.Process(server.process.pid)
+    rss_after_failure = process.memory_info().rss
+    attempts = server.log.count("loading model mnist version 1")
+    time.sleep(2)  # ten polls at 0.2 s
+    assert server.process.poll() is None
+    assert server.log.count("loading model mnist version 1") == attempts == 5
+    assert server.log.count("giving up on model mnist version 1") == 1
+    assert process.memory_info().rss - rss_after_failure < 50 * 2**20
+    assert probe.load_failure(server.target, timeout=5, version=1).startswith(
+        "version 1: DATA_LOSS: Can't parse"
+    )
+
+
+@pytest.mark.slow
+def test_a_load_that_takes_a_while_is_still_waited_for(tmp_path, stand_in):
+    from tests.support.model_server import export
+
+    base = tmp_path / "export"
+    server = stand_in(base)  # nothing to load yet: GetModelStatus says NOT_FOUND, no error
+    exporting = threading.Timer(3.0, export, args=(base, 1))
+    exporting.start()
+    try:
+        assert probe.wait_for_prediction(server.target, timeout=120) == 1
+    finally:
+        exporting.join()
+    assert "loaded model mnist version 1" in server.log
 
 
 # -- HTTP ------------------------------------------------------------------------------------

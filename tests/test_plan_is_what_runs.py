@@ -126,10 +126,11 @@ PLANNED_BUILD = Manifest(
 )
 
 
-@pytest.mark.parametrize("cluster", ["created", "adopted"])
-def test_every_command_an_airgap_kind_run_executes_is_in_its_plan(
-    cluster: str, runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def airgap_subject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[kind.KindPlatform, str]:
+    """A --airgap kind platform and its plan, printed before anything is stubbed; then its
+    build made PLANNED_BUILD and its API calls stubbed."""
     platform = subject(kind.KindPlatform, tmp_path, airgap=True)
     plan = format_plan(platform.plan())
     stub_kind_api_calls(platform, monkeypatch)
@@ -142,6 +143,14 @@ def test_every_command_an_airgap_kind_run_executes_is_in_its_plan(
     monkeypatch.setattr(project_image, "image_for_checkout", lambda root: image_tag.TAG_PLACEHOLDER)
     monkeypatch.setattr(docker_cli, "image_exists", lambda tag: True)
     monkeypatch.setattr(docker_cli, "image_size", lambda tag: 0)
+    return platform, plan
+
+
+@pytest.mark.parametrize("cluster", ["created", "adopted"])
+def test_every_command_an_airgap_kind_run_executes_is_in_its_plan(
+    cluster: str, runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform, plan = airgap_subject(tmp_path, monkeypatch)
     if cluster == "adopted":
         node = kindctl.control_plane_node(platform.cluster)
         runner.answers = {
@@ -153,10 +162,25 @@ def test_every_command_an_airgap_kind_run_executes_is_in_its_plan(
     assert platform.built is PLANNED_BUILD
     if cluster == "created":  # the node guard read each node's Docker network
         assert commands.quote(kindctl.node_network_argv(kind.NODE)) in runner.executed
+    # KFP's database directory, made on the nodes before the render that mounts it is applied
+    made = runner.executed.index(commands.quote(kfp_install.database_dir_argv(kind.NODE)))
+    first_apply = next(i for i, c in enumerate(runner.executed) if " apply " in c)
+    assert made < first_apply, runner.executed
     assert len(runner.executed) >= 8, runner.executed
     assert not_planned(runner.executed, plan) == [], plan
     # the run's parameters (an API call, not a command) are the ones the plan names
     assert f"with parameters {', '.join(platform.pipeline_parameters())}" in plan
+
+
+def test_a_kfp_found_installed_keeps_its_database_as_it_is(
+    runner: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform, _ = airgap_subject(tmp_path, monkeypatch)
+    monkeypatch.setattr(kfp_install, "installed_version", lambda api: "2.17.0-x")
+    platform._check_tools()
+    before = len(runner.executed)
+    platform._kfp()
+    assert runner.executed[before:] == []  # no nodes listed, no directory made, nothing applied
 
 
 def test_every_command_a_gke_image_step_executes_is_in_its_plan(

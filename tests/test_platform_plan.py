@@ -74,7 +74,7 @@ def test_kind_plan_cli_prints_every_step_and_creates_nothing(
         "iptables -I FORWARD 1 -d 10.96.0.0/16 -j REJECT",
         "cluster-scoped-resources?ref=2.17.0",
         "kind load docker-image",
-        "chown 10001:10001",
+        "install -d -o 10001 -g 10001 -m 0770",
         "python -m pipeline.compile --platform onprem",
         "svc/tf-serving:9000",
         "order: kfp-run → kfp-experiment",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 
 from model.contract import IMAGE_PIXELS, NUM_CLASSES, SIGNATURE_NAME
+from serving.status_errors import ServingError
 
 # Importing TensorFlow takes seconds: the whole module is slow.
 pytestmark = pytest.mark.slow
@@ -87,5 +89,20 @@ def test_a_version_with_a_broken_graph_fails_to_load(tmp_path: Path) -> None:
     from serving.servable import Servable
 
     (tmp_path / "saved_model.pb").write_bytes(b"not a protobuf at all")
-    with pytest.raises(Exception):  # noqa: B017, PT011 - protobuf's DecodeError or TF's own
+    with pytest.raises(ServingError) as raised:
         Servable.load("mnist", 7, tmp_path)
+    # TensorFlow's ReadSavedModel's own code and text, as TF Serving reports the load.
+    assert raised.value.code == grpc.StatusCode.DATA_LOSS
+    assert raised.value.message == f"Can't parse {tmp_path / 'saved_model.pb'} as binary proto"
+
+
+def test_a_directory_without_a_saved_model_fails_to_load_saying_so(tmp_path: Path) -> None:
+    from serving.servable import Servable
+
+    (tmp_path / "notes.txt").write_text("not a SavedModel")
+    with pytest.raises(ServingError) as raised:
+        Servable.load("mnist", 7, tmp_path)
+    assert raised.value.code == grpc.StatusCode.NOT_FOUND
+    assert raised.value.message == (
+        f"Could not find SavedModel .pb or .pbtxt at supplied export directory path: {tmp_path}"
+    )

@@ -3,16 +3,20 @@ forwarder dies — with real processes, sockets and a real gRPC server."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 
-from fixtures.ports import free_port
+from fixtures.ports import free_port, is_port_free
 from fixtures.tools import portforward
 from fixtures.tools.portforward import Forward, Supervisor
 from kubekit.exceptions import NotReady
@@ -79,7 +83,7 @@ def test_supervisor_is_ready_after_a_real_get_and_reconnects(tmp_path: Path) -> 
         )
         assert again["forwarder_pid"] != first["forwarder_pid"]
     finally:
-        supervisor.stopping = True
+        supervisor.stop("the test is done")
         thread.join(timeout=15)
     assert portforward.read_status(status_file)["state"] == "stopped"
     assert not thread.is_alive()
@@ -105,7 +109,7 @@ def test_each_new_fault_after_a_served_connection_backs_off_from_the_start(
             supervisor.process.kill()
         wait_for(status_file, lambda s: s.get("state") == "ready" and s.get("connects") == 4)
     finally:
-        supervisor.stopping = True
+        supervisor.stop("the test is done")
         thread.join(timeout=15)
     waits = [line.split(":")[0] for line in lines if line.startswith("reconnecting in")]
     # kubekit's one backoff policy, from its first step after each served connection
@@ -134,7 +138,7 @@ def test_supervisor_is_not_ready_while_the_service_does_not_answer(tmp_path: Pat
         )
         assert "not answering after 1s" in status["detail"] and "/readyz" in status["detail"]
     finally:
-        supervisor.stopping = True
+        supervisor.stop("the test is done")
         thread.join(timeout=15)
 
 
@@ -199,14 +203,7 @@ def test_a_short_lived_forward_answers_and_leaves_nothing_running(
     (site / KFP_HEALTHZ.lstrip("/")).write_text('{"commit_sha": "x"}')
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    kubectl = bin_dir / "kubectl"
-    # Like kubectl port-forward: listen on the LOCAL of the last LOCAL:REMOTE argument.
-    kubectl.write_text(
-        "#!/bin/sh\n"
-        'for last in "$@"; do :; done\n'
-        f'exec {sys.executable} -m http.server "${{last%%:*}}" --bind 127.0.0.1 --directory {site}\n'
-    )
-    kubectl.chmod(0o755)
+    stand_in_kubectl(bin_dir, site)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     forward = kfp_forward(KfpEndpoint(context="kind-x"))
     assert forward.check == f"http:{KFP_HEALTHZ}" and forward.target == "svc/ml-pipeline"
@@ -215,3 +212,114 @@ def test_a_short_lived_forward_answers_and_leaves_nothing_running(
         assert portforward.check_http(int(address.rsplit(":", 1)[1]), KFP_HEALTHZ) is None
     after = {p.pid for p in psutil.Process().children(recursive=True)}
     assert after <= before  # the stand-in kubectl was stopped with the forward
+
+
+def stand_in_kubectl(bin_dir: Path, site: Path) -> Path:
+    """A kubectl in *bin_dir* whose ``port-forward`` serves *site* over HTTP, listening like
+    kubectl on the LOCAL of its last LOCAL:REMOTE argument."""
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(
+        "#!/bin/sh\n"
+        'for last in "$@"; do :; done\n'
+        f'exec {sys.executable} -m http.server "${{last%%:*}}" --bind 127.0.0.1'
+        f" --directory {site}\n"
+    )
+    kubectl.chmod(0o755)
+    return kubectl
+
+
+def test_a_supervisor_whose_harness_is_gone_stops_its_forwarder_and_says_why(
+    tmp_path: Path,
+) -> None:
+    """Started by a pid that is not its parent (as if its harness died and it was adopted):
+    it stops at its next turn, forwarder too, and the status file names the reason."""
+    port = free_port()
+    status_file = tmp_path / "status.json"
+    supervisor = Supervisor(
+        "orphan",
+        [str(stand_in_kubectl(tmp_path, tmp_path)), f"{port}:80"],
+        portforward.make_check("http:/", port),
+        status_file,
+        local_port=port,
+        check_every=0.2,
+        parent_pid=os.getppid() + 1,  # any pid but our parent's
+    )
+    thread = threading.Thread(target=supervisor.run, daemon=True)
+    thread.start()
+    try:
+        thread.join(timeout=20)
+        assert not thread.is_alive(), "the orphaned supervisor kept running"
+    finally:  # a supervisor that missed its orphaning must not outlive the test, nor its forwarder
+        supervisor.stop("the test is over")
+        thread.join(timeout=20)
+    status = portforward.read_status(status_file)
+    assert status["state"] == "stopped", status
+    assert "orphaned: the harness (pid" in status["detail"], status
+    assert supervisor.process is None and is_port_free(port)
+
+
+HARNESS = """
+import subprocess, sys, time
+from pathlib import Path
+from fixtures.tools.portforward import Forward, supervisor_argv
+
+port, status_file, kubectl = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+forward = Forward("web-ui", "kind-x", "ns", "svc/web-ui", 80, "http:/")
+# as fixtures.processes.start does: a session of its own, out of reach of our group's signals
+subprocess.Popen(supervisor_argv(forward, port, status_file, kubectl), start_new_session=True)
+time.sleep(600)
+"""
+
+
+def test_a_supervisor_stops_itself_and_its_kubectl_when_its_harness_is_sigkilled(
+    tmp_path: Path,
+) -> None:
+    """The harness is a real process that starts a real supervisor (``python -m fixtures
+    port-forward``) and is then SIGKILLed, as a CI runner's ``kill -9`` does: no teardown
+    runs, yet the supervisor and its kubectl are gone within seconds and the port is free."""
+    import psutil
+
+    port = free_port()
+    status_file = tmp_path / "status.json"
+    root = Path(__file__).resolve().parents[1]
+    harness = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            HARNESS,
+            str(port),
+            str(status_file),
+            str(stand_in_kubectl(tmp_path, tmp_path)),
+        ],
+        cwd=root,
+    )
+    try:
+        ready = wait_for(status_file, lambda s: s.get("state") == "ready", timeout=60)
+        started = [psutil.Process(ready["pid"]), psutil.Process(ready["forwarder_pid"])]
+        assert started[0].ppid() == harness.pid
+        harness.send_signal(signal.SIGKILL)
+        harness.wait(timeout=10)
+        _, alive = psutil.wait_procs(started, timeout=20)
+        assert alive == [], f"still running after the harness was SIGKILLed: {alive}"
+    finally:
+        if harness.poll() is None:
+            harness.kill()
+            harness.wait()
+        # never leak one, even when the test fails: the supervisor names the status file and
+        # its forwarder (the stand-in kubectl's http.server) the test's folder, both in it
+        for proc in psutil.process_iter():
+            if str(tmp_path) in " ".join(_cmdline(proc)):
+                proc.kill()
+    status = portforward.read_status(status_file)
+    assert status["state"] == "stopped", status
+    assert status["detail"] == f"orphaned: the harness (pid {harness.pid}) that started it is gone"
+    assert is_port_free(port)
+
+
+def _cmdline(proc: Any) -> list[str]:
+    import psutil
+
+    try:
+        return proc.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return []

@@ -7,11 +7,20 @@ every image local and every remote reference resolved.
 Left out of the render (``LEFT_OUT``), since a headless run needs none of them: the UI, the
 visualization server, the v1 cache webhook (cache-server, cache-deployer), the metadata
 writer, the metadata envoy proxy, the scheduled-workflow controller (recurring runs) and the
-viewer CRD controller (TensorBoard viewers opened from the UI). The database's and the object
-store's PersistentVolumeClaims become emptyDir volumes: the node's only provisioner (the
-in-tree hostPath one behind kind's "standard" class) makes root-owned 0755 folders that KFP's
-non-root MySQL (uid 999) and SeaweedFS (uid 1001) cannot write, and a run's data lives only as
-long as its cluster anyway.
+viewer CRD controller (TensorBoard viewers opened from the UI).
+
+The node's only provisioner (the in-tree hostPath one behind kind's "standard" class) makes
+root-owned 0755 folders that KFP's non-root MySQL (uid 999) and SeaweedFS (uid 1001) cannot
+write, so neither claim gets a provisioned volume. The database's claim is kept and bound to a
+PersistentVolume of the render's own (``DATABASE_VOLUME``) on the node directory
+``KFP_DB_NODE_DIR``, which the kind platform makes for uid 999 before it applies this render:
+a database pod deleted mid-run comes back with every run and experiment it held. (A hostPath
+volume in the pod itself is refused: the ``kubeflow`` namespace enforces PodSecurity
+baseline, which checks a pod's volumes, not a PersistentVolume's source.) The object store's
+claim becomes an emptyDir (``EMPTYDIR_CLAIMS``): a run's record (its state, its experiment)
+lives in the database alone, so only the database must outlive its pod, and a run's artifacts
+live only as long as its cluster anyway. Node directory and emptyDir both go with the cluster
+(a kind node is a container).
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from typing import Any
 import yaml
 
 from ci.airgap import cache, docker_cli, gobuild, images, kfp_source, pins, rootfs
+from kubekit.constants import KFP_DB_NODE_DIR, PIPELINE_NAMESPACE
 
 HERE = Path(__file__).resolve().parent / "kfp"
 Step = Callable[..., Any]  # __main__.Table.step: (what, version, work, detail) -> result
@@ -64,7 +74,20 @@ UPSTREAM_ROLES: dict[str, str] = {
     # the wait-for-database / wait-for-metadata-grpc init containers (`sh`, `nc -z -w`)
     "alpine": "kfp-wait",
 }
-PVC_TO_EMPTYDIR = ("mysql-pv-claim", "seaweedfs-pvc")
+# KFP's claims replaced by an emptyDir in every pod that mounts them (the claims are dropped).
+EMPTYDIR_CLAIMS = ("seaweedfs-pvc",)
+# The database's claim, kept and bound to the render's own volume on the node directory. Its
+# type Directory makes a missing directory fail the mount, where kubelet would otherwise make a
+# root-owned one MariaDB (uid 999) cannot write; Retain, since nothing should recycle a node
+# directory (it goes with the cluster). The air-gapped cluster has one node (kindctl), so the
+# volume needs no node affinity.
+DATABASE_CLAIM = "mysql-pv-claim"
+DATABASE_VOLUME = "mnist-e2e-kfp-mysql"
+# KFP's mysql container has no readiness probe, so Ready would mean only "started": with one,
+# Ready (the install's wait, a replaced pod's in the fault tests) means it takes connections.
+# The entrypoint's first-start server listens on a socket only, so the port opens once.
+DATABASE_CONTAINER = "mysql"
+DATABASE_READINESS: dict[str, Any] = {"tcpSocket": {"port": 3306}, "periodSeconds": 2}
 POD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
 ARGO_REMOTE = re.compile(
     r"^(?P<indent>\s*-\s*)(?:https://)?github\.com/argoproj/argo-workflows/+(?P<path>manifests/[^?\s]*)"
@@ -493,7 +516,9 @@ def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[st
     """KFP's rendered objects made air-gapped: LEFT_OUT dropped, every image the local one of
     its role with pull policy Never (a missing image fails at once, ErrImageNeverPull, instead
     of a pull the node refuses), the API server told the driver's and launcher's
-    images, the workflow controller its executor's, PVCs of PVC_TO_EMPTYDIR made emptyDir.
+    images, the workflow controller its executor's, the claims of EMPTYDIR_CLAIMS made emptyDir,
+    the database's claim bound to its own volume (``database_volume``, placed just before it)
+    and its container given a readiness probe.
 
     RenderError naming any image no local build stands in for.
     """
@@ -503,8 +528,12 @@ def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[st
             continue
         doc = copy.deepcopy(original)
         name = doc.get("metadata", {}).get("name", "")
-        if doc.get("kind") == "PersistentVolumeClaim" and name in PVC_TO_EMPTYDIR:
+        if doc.get("kind") == "PersistentVolumeClaim" and name in EMPTYDIR_CLAIMS:
             continue
+        if doc.get("kind") == "PersistentVolumeClaim" and name == DATABASE_CLAIM:
+            out.append(database_volume(doc))
+            doc["spec"]["storageClassName"] = ""  # no class: no provisioner, no default class
+            doc["spec"]["volumeName"] = DATABASE_VOLUME
         spec = _pod_spec(doc)
         if spec is not None:
             for container in _containers(spec):
@@ -519,11 +548,9 @@ def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[st
                     # name, so the v1 visualization API answers an error instead.
                     for key, value in VISUALIZATION_ADDRESS.items():
                         _set_env(container, key, value)
-            for volume in spec.get("volumes", []):
-                claim = volume.get("persistentVolumeClaim", {}).get("claimName")
-                if claim in PVC_TO_EMPTYDIR:
-                    volume.pop("persistentVolumeClaim")
-                    volume["emptyDir"] = {}
+                if container.get("name") == DATABASE_CONTAINER:
+                    container.setdefault("readinessProbe", copy.deepcopy(DATABASE_READINESS))
+            _replace_claims(spec)
         if _is_plugin(doc):
             sidecar = yaml.safe_load(doc["data"]["sidecar.container"])
             sidecar["image"] = _local(sidecar["image"], local)
@@ -531,6 +558,36 @@ def adapt(docs: Iterable[dict[str, Any]], local: dict[str, str]) -> list[dict[st
             doc["data"]["sidecar.container"] = yaml.safe_dump(sidecar, sort_keys=False)
         out.append(doc)
     return out
+
+
+def _replace_claims(spec: dict[str, Any]) -> None:
+    for volume in spec.get("volumes", []):
+        claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+        if claim in EMPTYDIR_CLAIMS:
+            volume.pop("persistentVolumeClaim")
+            volume["emptyDir"] = {}
+
+
+def database_volume(claim: dict[str, Any]) -> dict[str, Any]:
+    """The PersistentVolume the database's *claim* binds to: the node directory, as large and
+    with the access modes the claim asks for, reserved for that claim alone (claimRef)."""
+    spec = claim["spec"]
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {"name": DATABASE_VOLUME},
+        "spec": {
+            "capacity": {"storage": spec["resources"]["requests"]["storage"]},
+            "accessModes": list(spec["accessModes"]),
+            "persistentVolumeReclaimPolicy": "Retain",
+            "storageClassName": "",
+            "claimRef": {
+                "namespace": claim["metadata"].get("namespace", PIPELINE_NAMESPACE),
+                "name": claim["metadata"]["name"],
+            },
+            "hostPath": {"path": KFP_DB_NODE_DIR, "type": "Directory"},
+        },
+    }
 
 
 def _need(local: dict[str, str], role: str) -> str:
@@ -615,8 +672,19 @@ def local_tree(kfp_kustomize: Path, argo_dir: Path, folder: Path) -> Path:
 HEADER = """# Kubeflow Pipelines {version} standalone ({part}), rendered by ci/airgap/kfp_standalone.py from KFP's
 # release source and Argo's module; every image local, pulled never.
 # Left out: {left_out}.
-# PVCs made emptyDir (no storage provisioner on the air-gapped node): {pvcs}.
+# PVCs replaced (the air-gapped node's provisioner makes folders only root can write): {pvcs}.
+# The database's node directory must exist, owned by uid 999, before this is applied (the kind
+# platform makes it on every node): the database then outlives its pod.
 """
+
+
+def claims_replaced() -> str:
+    """For the render's header: each of KFP's claims and what stands in for it."""
+    shown = [f"{claim} -> emptyDir" for claim in EMPTYDIR_CLAIMS]
+    shown.append(
+        f"{DATABASE_CLAIM} -> PersistentVolume {DATABASE_VOLUME} (hostPath {KFP_DB_NODE_DIR})"
+    )
+    return ", ".join(shown)
 
 
 def render(kubectl: Path, local: dict[str, str], source: kfp_source.KfpSource) -> tuple[Path, bool]:
@@ -628,6 +696,9 @@ def render(kubectl: Path, local: dict[str, str], source: kfp_source.KfpSource) -
         pins.ARGO_VERSION,
         local,
         LEFT_OUT,
+        EMPTYDIR_CLAIMS,
+        DATABASE_VOLUME,
+        KFP_DB_NODE_DIR,
         Path(__file__).read_text(),
         kubectl.stat().st_size,
     )
@@ -647,7 +718,7 @@ def render(kubectl: Path, local: dict[str, str], source: kfp_source.KfpSource) -
                     version=pins.KFP_VERSION,
                     part=part,
                     left_out=", ".join(LEFT_OUT),
-                    pvcs=", ".join(PVC_TO_EMPTYDIR),
+                    pvcs=claims_replaced(),
                 )
                 (folder / name).write_text(header + yaml.safe_dump_all(docs, sort_keys=False))
 

@@ -2,7 +2,8 @@
 
 API failures come out of kubekit typed (``Forbidden``, ``NotFound``, ``WaitTimeout``, …) and
 already name what was attempted; :class:`DeployError` is for the failures no API call makes
-(an export without a version, a model that answers off its contract).
+(an export without a version, a model that answers off its contract, an export the model
+server cannot load: :class:`ModelLoadFailed`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ RBAC_NAME: Final = "mnist-e2e-deployer"
 class DeployError(ActionFailed):
     """A deploy step cannot finish for a reason that is not an API error; the message says
     what failed, why, and what to check."""
+
+
+class ModelLoadFailed(DeployError):
+    """The model server tried to load the export and gave up; the message carries the
+    server's own reason (GetModelStatus), so it is reported at once instead of waited out."""
 
 
 def rbac_hint(namespace: str) -> str:

@@ -3,9 +3,12 @@
 For TF Serving, a gRPC ``Predict`` of one all-zero image through the TF Serving protos, whose
 answer must have the contracted outputs (and, when asked, come from a given model version);
 for a web page, ``GET`` answering 200. Both wait (kubekit's ``wait_until``) only while the
-answer means "not up yet", and fail at once on anything else. The deploy steps inside the
-cluster, the harness's platforms (local processes, port-forwards) and the benchmarks all
-wait for an endpoint through these two functions.
+answer means "not up yet", and fail at once on anything else. While Predict says "not up
+yet", the model server's ``GetModelStatus`` is asked too: a version it gave up loading (END
+with an error status, as TF Serving reports a failed load) ends the wait at once with the
+server's own reason. The deploy steps inside the cluster, the harness's platforms (local
+processes, port-forwards) and the benchmarks all wait for an endpoint through these two
+functions.
 """
 
 from __future__ import annotations
@@ -31,8 +34,15 @@ from model.contract import (
     OUTPUT_PREDICTIONS,
     SIGNATURE_NAME,
 )
-from pipeline.deploy.errors import DeployError
-from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc, tensor_pb2, types_pb2
+from pipeline.deploy.errors import DeployError, ModelLoadFailed
+from tf_serving_api.protos import (
+    get_model_status_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+    tensor_pb2,
+    types_pb2,
+)
 from tf_serving_api.tensor_util import make_ndarray
 
 # A gRPC error means "not serving yet" when kubekit's one table of transient errors says so
@@ -40,6 +50,8 @@ from tf_serving_api.tensor_util import make_ndarray
 # table: for any other call (a KFP run, an object) it is final; only while a model server is
 # still loading its first version does it mean "try again".
 MODEL_NOT_LOADED: Final = {grpc.StatusCode.NOT_FOUND: "the model is not loaded yet"}
+# A StatusProto's error_code is the canonical status number gRPC uses: its name, for messages.
+CODE_NAMES: Final = {code.value[0]: code.name for code in grpc.StatusCode}
 # The longest pause between two attempts (kubekit backs off from 50 ms up to it).
 RETRY_SECONDS: Final = 2.0
 
@@ -102,6 +114,57 @@ def predict_once(target: str, timeout: float, model_name: str = MODEL_NAME) -> i
     return check_response(response)
 
 
+def failed_load(response: get_model_status_pb2.GetModelStatusResponse) -> str | None:
+    """The reason of the newest version the server gave up loading, or None.
+
+    TF Serving keeps a version it still retries LOADING with an OK status and publishes the
+    load's error only with END, so END plus an error code means "failed for good"; END
+    without one is an ordinary unload.
+    """
+    ended = get_model_status_pb2.ModelVersionStatus.END
+    failed = [s for s in response.model_version_status if s.state == ended and s.status.error_code]
+    if not failed:
+        return None
+    newest = max(failed, key=lambda s: s.version)
+    code = CODE_NAMES.get(newest.status.error_code, str(newest.status.error_code))
+    return f"version {newest.version}: {code}: {newest.status.error_message}"
+
+
+def load_failure(
+    target: str, timeout: float, model_name: str = MODEL_NAME, version: int | None = None
+) -> str | None:
+    """Ask GetModelStatus on *target* why *version* (any version, when None) failed to load.
+
+    None when nothing failed for good, and also when the call itself fails: a server not up
+    yet, one that has seen no version yet (NOT_FOUND), or one without ModelService leaves
+    Predict's answer to decide.
+    """
+    request = get_model_status_pb2.GetModelStatusRequest()
+    request.model_spec.name = model_name
+    if version is not None:
+        request.model_spec.version.value = version
+    try:
+        with grpc.insecure_channel(target) as channel:
+            stub = model_service_pb2_grpc.ModelServiceStub(channel)
+            response = stub.GetModelStatus(request, timeout=timeout)
+    except grpc.RpcError:
+        return None
+    return failed_load(response)
+
+
+def _not_yet(
+    target: str, why: str, timeout: float, model_name: str, version: int | None
+) -> NotReady:
+    """NotReady(*why*), unless the server gave up loading the model: then ModelLoadFailed."""
+    failure = load_failure(target, timeout, model_name, version)
+    if failure is not None:
+        raise ModelLoadFailed(
+            f"the model server at {target} could not load model {model_name} {failure}; check"
+            " that its model base path holds SavedModel versions (<version>/saved_model.pb)"
+        )
+    return NotReady(why)
+
+
 def wait_for_prediction(
     target: str,
     *,
@@ -118,25 +181,28 @@ def wait_for_prediction(
 
     "Not up yet" (:func:`not_serving_yet`), and an answer from another version than
     *version*, are waited out up to *timeout* seconds (kubekit's ``WaitTimeout``, naming the
-    last reason); any other code is a DeployError at once. A reason from *fatal* (a crashed
-    server process), asked before every attempt, ends the wait at once (``WaitFailed``).
+    last reason); any other code is a DeployError at once, and so is a version the server
+    gave up loading (:class:`ModelLoadFailed`, :func:`load_failure`). A reason from *fatal*
+    (a crashed server process), asked before every attempt, ends the wait at once
+    (``WaitFailed``).
     """
     deadline = clock() + timeout
     description = f"predict on {target}" + (f" from version {version}" if version else "")
 
     def answered() -> int:
+        call_timeout = min(10.0, max(1.0, deadline - clock()))
         try:
-            served = predict_once(
-                target, timeout=min(10.0, max(1.0, deadline - clock())), model_name=model_name
-            )
+            served = predict_once(target, timeout=call_timeout, model_name=model_name)
         except grpc.RpcError as exc:
             code = exc.code()
             reason = not_serving_yet(exc)
             if reason is None:
                 raise DeployError(f"'{description}' failed: {code.name}: {exc.details()}") from exc
-            raise NotReady(f"{code.name}: {exc.details()} ({reason})") from exc
+            why = f"{code.name}: {exc.details()} ({reason})"
+            raise _not_yet(target, why, call_timeout, model_name, version) from exc
         if version is not None and served != version:
-            raise NotReady(f"serving version {served}, waiting for {version}")
+            why = f"serving version {served}, waiting for {version}"
+            raise _not_yet(target, why, call_timeout, model_name, version)
         return served
 
     return wait_until(

@@ -1,172 +1,40 @@
 """The web UI in headless Chromium: the page a person sees loads whole and agrees with gRPC.
 
 Driven by Playwright with the system's Chromium (Debian's ``chromium`` package, or the binary
-named by ``MNIST_E2E_BROWSER``); Playwright's own browser downloads are never used. Every run
-saves ``screenshots/web-ui.png`` in the run's artifacts; a failing check also saves the page's
-DOM and console log beside it.
+named by ``MNIST_E2E_BROWSER``); Playwright's own browser downloads are never used. The pages
+load on the browser's own thread while the other tests run, and these tests, run last, check
+what they showed (e2e/browser.py). Every run saves ``screenshots/web-ui.png`` in the run's
+artifacts; a failing check also saves the page's DOM and console log beside it.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from e2e.browser import INDICES, BrowserPages, ShownPage, save_evidence
+
 pytestmark = pytest.mark.browser
 
-BROWSER_ENV = "MNIST_E2E_BROWSER"
-BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
-INDICES = [0, 7, 123]
-VIEWPORT = {"width": 900, "height": 600}
-TIMEOUT_MS = 30_000
 # A bar may be off by rounding to whole pixels, plus the 0.01% the page rounds widths to.
 BAR_TOLERANCE_PX = 1.5
 
 
-def browser_binary() -> str | None:
-    """The Chromium to drive: ``$MNIST_E2E_BROWSER`` if set, else the first on PATH."""
-    named = os.environ.get(BROWSER_ENV)
-    if named:
-        return named
-    return next((path for name in BROWSER_NAMES if (path := shutil.which(name))), None)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Headless Chromium, launched once per test process.
-
-    Teardown closes the browser and stops Playwright's driver.
-    """
-    binary = browser_binary()
-    if binary is None:
-        pytest.skip(
-            f"no Chromium: none of {', '.join(BROWSER_NAMES)} is on PATH and {BROWSER_ENV} is "
-            "unset (install Debian's chromium: apt-get install chromium)"
-        )
-    if not Path(binary).is_file():
-        pytest.fail(f"{BROWSER_ENV}={binary!r} is not a file", pytrace=False)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as playwright:
-        # --no-sandbox: CI runs as root in a container, where Chromium's sandbox cannot start.
-        # --disable-background-networking: no update checks or field trials; nothing but
-        # the page may use the network.
-        launched = playwright.chromium.launch(
-            executable_path=binary,
-            headless=True,
-            args=["--headless", "--no-sandbox", "--disable-background-networking"],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@dataclass
-class WatchedPage:
-    """A page and everything it reported: console messages, failed and refused requests."""
-
-    page: Any
-    console: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    bad_requests: list[str] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
-
-    def watch(self) -> None:
-        """Start listening; call before the first navigation."""
-        page = self.page
-        page.on("console", self._on_console)
-        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
-        page.on("request", lambda request: self.urls.append(request.url))
-        page.on(
-            "requestfailed",
-            lambda request: self.bad_requests.append(
-                f"{request.method} {request.url} failed: {request.failure}"
-            ),
-        )
-        page.on("response", self._on_response)
-
-    def _on_console(self, message: Any) -> None:
-        where = (message.location or {}).get("url", "")
-        line = f"[{message.type}] {message.text}" + (f" ({where})" if where else "")
-        self.console.append(line)
-        if message.type == "error":
-            self.errors.append(line)
-
-    def _on_response(self, response: Any) -> None:
-        if response.status >= 400:
-            self.bad_requests.append(
-                f"{response.request.method} {response.url} answered {response.status}"
-            )
-
-
 @pytest.fixture
-def watched_page(browser: Any) -> Iterator[WatchedPage]:
-    """A fresh page (own context: no cache or cookies shared) that records what it reports.
+def shown_page(browser_pages: BrowserPages, index: int) -> Iterator[ShownPage]:
+    """Digit *index*'s page as the browser loaded it, in a context of its own (no cache or
+    cookies shared), with everything it reported.
 
     Teardown closes the page's context.
     """
-    context = browser.new_context(viewport=VIEWPORT)
+    page = browser_pages.page(index)
     try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        watched = WatchedPage(page)
-        watched.watch()
-        yield watched
+        yield page
     finally:
-        context.close()
-
-
-def _save_evidence(watched: WatchedPage, directory: Path, stem: str) -> list[Path]:
-    """Screenshot, DOM and console log of the page as it is now; best effort, each alone."""
-    directory.mkdir(parents=True, exist_ok=True)
-    saved = []
-    console = "\n".join(
-        [*watched.console, *watched.errors, *watched.bad_requests, "requests:", *watched.urls]
-    )
-    (directory / f"{stem}.console.log").write_text(console + "\n", encoding="utf-8")
-    saved.append(directory / f"{stem}.console.log")
-    # The page may be gone (a crash is one way to fail): keep whatever can still be read.
-    try:
-        (directory / f"{stem}.html").write_text(watched.page.content(), encoding="utf-8")
-        saved.append(directory / f"{stem}.html")
-        watched.page.screenshot(path=str(directory / f"{stem}.png"), full_page=True)
-        saved.append(directory / f"{stem}.png")
-    except Exception as exc:
-        (directory / f"{stem}.error.txt").write_text(f"page unreadable: {exc}\n", "utf-8")
-    return saved
-
-
-# Everything the checks need, read from the rendered page in one evaluation.
-_READ_PAGE = """() => {
-  const img = document.getElementById('digit');
-  const text = id => { const e = document.getElementById(id); return e ? e.textContent.trim() : null; };
-  const bars = [...document.querySelectorAll('#probabilities > li.bar')].map(li => {
-    const fill = li.querySelector('.fill');
-    const track = fill ? fill.parentElement : null;
-    const style = track ? getComputedStyle(track) : null;
-    return {
-      digit: Number(li.dataset.digit),
-      probability: Number(li.dataset.probability),
-      fill: fill ? fill.getBoundingClientRect().width : null,
-      fillHeight: fill ? fill.getBoundingClientRect().height : null,
-      track: track ? track.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) : null,
-    };
-  });
-  return {
-    image: img ? {complete: img.complete, naturalWidth: img.naturalWidth,
-                  naturalHeight: img.naturalHeight, width: img.getBoundingClientRect().width,
-                  height: img.getBoundingClientRect().height, src: img.currentSrc} : null,
-    truth: text('truth'), prediction: text('prediction'),
-    modelVersion: text('model-version'), index: text('index'), bars,
-    heading: (document.querySelector('h1') || {textContent: ''}).textContent.trim(),
-  };
-}"""
+        browser_pages.run(lambda: page.watched.page.context.close())
 
 
 def check_bars(bars: list[dict[str, Any]]) -> None:
@@ -202,20 +70,15 @@ def check_bars(bars: list[dict[str, Any]]) -> None:
 
 @pytest.mark.parametrize("index", INDICES)
 def test_page_in_a_browser(
-    watched_page, ui_url, index, predict_client, mnist_test_digits, run_artifacts
+    shown_page, browser_pages, ui_url, index, predict_client, mnist_test_digits, run_artifacts
 ):
     screenshots = run_artifacts / "screenshots"
-    page = watched_page.page
+    watched = shown_page.watched
     try:
-        response = page.goto(f"{ui_url}/?index={index}", wait_until="load")
-        assert response is not None and response.status == 200, (
-            f"GET {ui_url}/?index={index} answered {response and response.status}"
-        )
-        page.wait_for_function("document.getElementById('digit')?.complete === true")
-        shown = page.evaluate(_READ_PAGE)
-        if index == INDICES[0]:
-            screenshots.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshots / "web-ui.png"), full_page=True)
+        if shown_page.error is not None:
+            raise shown_page.error
+        assert shown_page.status == 200, f"GET {ui_url}/?index={index} answered {shown_page.status}"
+        shown = shown_page.shown
 
         image = shown["image"]
         assert image is not None, "no <img id=digit> on the page"
@@ -240,11 +103,13 @@ def test_page_in_a_browser(
             f"longest bar is digit {most_likely['digit']}, prediction {grpc_answer.classes[0]}"
         )
 
-        assert not watched_page.bad_requests, f"requests failed: {watched_page.bad_requests}"
-        assert not watched_page.errors, f"console errors: {watched_page.errors}"
-        foreign = [url for url in watched_page.urls if not url.startswith(ui_url)]
+        assert not watched.bad_requests, f"requests failed: {watched.bad_requests}"
+        assert not watched.errors, f"console errors: {watched.errors}"
+        foreign = [url for url in watched.urls if not url.startswith(ui_url)]
         assert not foreign, f"the page fetched from elsewhere than the UI: {foreign}"
     except BaseException:
-        saved = _save_evidence(watched_page, screenshots, f"web-ui-index-{index}-failure")
+        saved = browser_pages.run(
+            save_evidence, watched, screenshots, f"web-ui-index-{index}-failure"
+        )
         print("evidence of the failure:", *map(str, saved), sep="\n  ")
         raise

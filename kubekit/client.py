@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 
 from kubekit.exceptions import ActionFailed
+
+if TYPE_CHECKING:
+    from kubernetes import client as k8s
+
+# The kubernetes package (~0.5 s to import) is imported by the functions that make a client:
+# reading a kubeconfig needs only YAML, and the harness's plugin imports this module (through
+# every platform's option rules) in local runs too, which never make a client.
 
 
 def kubeconfig_location() -> str:
@@ -49,6 +54,8 @@ def load_kubeconfig(location: str | None = None) -> dict[str, Any]:
 
 def from_kubeconfig(context: str | None, kubeconfig: str | None = None) -> k8s.ApiClient:
     """A client for *context* of *kubeconfig* (default: :func:`kubeconfig_location`)."""
+    from kubernetes import config as k8s_config
+
     try:
         return k8s_config.new_client_from_config(
             config_file=kubeconfig or kubeconfig_location(), context=context, persist_config=False
@@ -64,6 +71,9 @@ def in_pod_or_from_kubeconfig(
     context: str | None = None, kubeconfig: str | None = None
 ) -> k8s.ApiClient:
     """The pod's service account when running in a pod, else :func:`from_kubeconfig`."""
+    from kubernetes import client as k8s
+    from kubernetes import config as k8s_config
+
     configuration = k8s.Configuration()
     try:
         k8s_config.load_incluster_config(client_configuration=configuration)

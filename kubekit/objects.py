@@ -17,14 +17,15 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, ClassVar, Final
-
-from kubernetes import client as k8s
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from kubekit import retry
 from kubekit.constants import FIELD_MANAGER, REQUEST_TIMEOUT
 from kubekit.exceptions import NotFound
 from kubekit.wait import WAKE_EVERY_SECONDS, Decision, watch_until
+
+if TYPE_CHECKING:
+    from kubernetes import client as k8s
 
 Body = dict[str, Any]
 APPLY_CONTENT_TYPE: Final = "application/apply-patch+yaml"
@@ -38,7 +39,10 @@ class KubeObject:
     kind: ClassVar[str]
     plural: ClassVar[str]
     namespaced: ClassVar[bool] = True
-    api_class: ClassVar[type] = k8s.CoreV1Api
+    # The generated client's API class, by name: the kubernetes package (~0.5 s to import) is
+    # imported at the first call, not with this module, which the harness's plugin imports in
+    # local runs too (through the platforms' option rules) that never call a cluster.
+    api_name: ClassVar[str] = "CoreV1Api"
     # The generated client's name for the kind: "pod" → read_namespaced_pod, list_pod_for_…
     method: ClassVar[str]
     # Delete dependents first, so "deleted" means their pods are gone too.
@@ -104,8 +108,14 @@ class KubeObject:
             deadline=deadline,
         )
 
+    @classmethod
+    def _api_of(cls, client: k8s.ApiClient) -> Any:
+        from kubernetes import client as k8s
+
+        return getattr(k8s, cls.api_name)(client)
+
     def _api(self) -> Any:
-        return self.api_class(self.client)
+        return self._api_of(self.client)
 
     # -- verbs ------------------------------------------------------------------------------
 
@@ -206,7 +216,7 @@ class KubeObject:
 
     @classmethod
     def _list_call(cls, client: k8s.ApiClient, namespace: str | None) -> Callable[..., Any]:
-        api = cls.api_class(client)
+        api = cls._api_of(client)
         if not cls.namespaced:
             return getattr(api, f"list_{cls.method}")
         if namespace is None:
@@ -362,7 +372,7 @@ class Deployment(KubeObject):
     kind = "Deployment"
     plural = "deployments"
     method = "deployment"
-    api_class = k8s.AppsV1Api
+    api_name = "AppsV1Api"
 
 
 class ReplicaSet(KubeObject):
@@ -370,7 +380,7 @@ class ReplicaSet(KubeObject):
     kind = "ReplicaSet"
     plural = "replicasets"
     method = "replica_set"
-    api_class = k8s.AppsV1Api
+    api_name = "AppsV1Api"
 
 
 class DaemonSet(KubeObject):
@@ -378,7 +388,7 @@ class DaemonSet(KubeObject):
     kind = "DaemonSet"
     plural = "daemonsets"
     method = "daemon_set"
-    api_class = k8s.AppsV1Api
+    api_name = "AppsV1Api"
 
 
 class Role(KubeObject):
@@ -386,7 +396,7 @@ class Role(KubeObject):
     kind = "Role"
     plural = "roles"
     method = "role"
-    api_class = k8s.RbacAuthorizationV1Api
+    api_name = "RbacAuthorizationV1Api"
 
 
 class RoleBinding(KubeObject):
@@ -394,7 +404,7 @@ class RoleBinding(KubeObject):
     kind = "RoleBinding"
     plural = "rolebindings"
     method = "role_binding"
-    api_class = k8s.RbacAuthorizationV1Api
+    api_name = "RbacAuthorizationV1Api"
 
 
 KINDS: Final[Mapping[tuple[str, str], type[KubeObject]]] = {
@@ -444,6 +454,8 @@ def self_subject_can(
     group: str = "",
 ) -> bool:
     """Whether the client's identity may *verb* *resource* (a SelfSubjectAccessReview)."""
+    from kubernetes import client as k8s
+
     review = k8s.V1SelfSubjectAccessReview(
         spec=k8s.V1SelfSubjectAccessReviewSpec(
             resource_attributes=k8s.V1ResourceAttributes(

@@ -1,5 +1,6 @@
-"""e2e sessions write JUnit XML by default; the harness's own test sessions do not. The run's
-report.html: phases and their timeline, the confusion matrix, misclassified digits."""
+"""e2e sessions write JUnit XML by default and do without Hypothesis's plugin; the harness's
+own test sessions do not. The run's report.html: phases and their timeline, the confusion
+matrix, misclassified digits."""
 
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 from fixtures import prediction_log, report
 from fixtures.digit_pictures import DigitPictures
 from fixtures.phases import Phase, PhaseClock
+from fixtures.plugin import HYPOTHESIS_PLUGIN
 
 TEST = """
 def test_one(tmp_path):
@@ -40,6 +42,28 @@ def test_other_sessions_write_no_junit(pytester):
     pytester.makepyfile(test_one=TEST)
     _run(pytester).assert_outcomes(passed=1)
     assert not list(pytester.path.rglob("junit.xml"))
+
+
+HYPOTHESIS_REGISTERED = f"""
+def test_hypothesis_plugin(request):
+    print("hypothesis plugin:", request.config.pluginmanager.has_plugin({HYPOTHESIS_PLUGIN!r}))
+"""
+
+
+def test_an_e2e_session_does_without_hypothesis_plugin(pytester):
+    pytester.mkdir("e2e")
+    pytester.makepyfile(**{"e2e/test_one": HYPOTHESIS_REGISTERED})
+    result = _run(pytester, "e2e", "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*hypothesis plugin: False*"])
+
+
+def test_a_session_with_other_tests_beside_e2e_keeps_hypothesis_plugin(pytester):
+    pytester.mkdir("e2e")
+    pytester.makepyfile(**{"e2e/test_one": TEST, "test_two": HYPOTHESIS_REGISTERED})
+    result = _run(pytester, "e2e", "test_two.py", "-s")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*hypothesis plugin: True*"])
 
 
 # -- report.html ---------------------------------------------------------------------------

@@ -13,16 +13,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from kubernetes.client import (
-    CoreV1Event,
-    V1ContainerStatus,
-    V1Deployment,
-    V1OwnerReference,
-    V1Pod,
-    V1ReplicaSet,
-)
+if TYPE_CHECKING:
+    # Only their types (the decisions read the objects' fields): the harness imports this
+    # module in local runs too, which have no cluster and need not import kubernetes (~0.5 s).
+    from kubernetes.client import (
+        CoreV1Event,
+        V1ContainerStatus,
+        V1Deployment,
+        V1OwnerReference,
+        V1Pod,
+        V1ReplicaSet,
+    )
 
 REVISION_ANNOTATION: Final = "deployment.kubernetes.io/revision"
 

@@ -1,0 +1,41 @@
+"""A local e2e session starts without the cluster clients: the plugin, the e2e fixtures, every
+platform's module (the plugin imports them all for their option rules) and the teardown load
+no kubernetes and no kfp.
+
+A local run has no cluster, and the kubernetes package alone took ~0.5 s of every local run's
+start-up (on the 2-core machine) before its first fixture; cluster code imports it where it
+makes a client or a call, and names its types for the type checker only. Checked in a fresh
+interpreter, which must end with none of them in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLUSTER_CLIENTS = ("kubernetes", "kfp", "kfp_server_api")
+
+START_UP = """
+import fixtures.plugin, fixtures.e2e_fixtures, fixtures.lifecycle
+import fixtures.created.teardown_plan
+import e2e.conftest
+from fixtures.config import PLATFORMS
+from fixtures.platforms import get_platform
+for name in PLATFORMS:
+    get_platform(name)
+"""
+
+
+def test_a_local_session_imports_no_cluster_client() -> None:
+    code = START_UP + (
+        "import sys\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {CLUSTER_CLIENTS!r}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = result.stdout.strip().splitlines()[-1]
+    assert loaded == "[]", f"a local session's start-up imported a cluster client: {loaded[:300]}"

@@ -10,11 +10,8 @@ interpreter, which must end with none of them in ``sys.modules``.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+from tests.support.fresh_imports import packages_loaded
 
-ROOT = Path(__file__).resolve().parents[1]
 CLUSTER_CLIENTS = ("kubernetes", "kfp", "kfp_server_api")
 
 START_UP = """
@@ -29,13 +26,5 @@ for name in PLATFORMS:
 
 
 def test_a_local_session_imports_no_cluster_client() -> None:
-    code = START_UP + (
-        "import sys\n"
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {CLUSTER_CLIENTS!r}))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    loaded = result.stdout.strip().splitlines()[-1]
-    assert loaded == "[]", f"a local session's start-up imported a cluster client: {loaded[:300]}"
+    loaded = packages_loaded(START_UP, CLUSTER_CLIENTS)
+    assert loaded == [], f"a local session's start-up imported a cluster client: {loaded[:20]}"

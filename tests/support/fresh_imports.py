@@ -17,7 +17,8 @@ def packages_loaded(code: str, packages: Iterable[str]) -> list[str]:
     started in the repository's root; AssertionError with its stderr if *code* failed."""
     wanted = tuple(packages)
     probe = (
-        f"\nimport sys\nprint(sorted(m for m in sys.modules if m.split('.')[0] in {wanted!r}))\n"
+        "\nimport json, sys\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {wanted!r})))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code + probe], cwd=ROOT, capture_output=True, text=True, timeout=300

@@ -25,16 +25,15 @@ BAR_TOLERANCE_PX = 1.5
 
 @pytest.fixture
 def shown_page(browser_pages: BrowserPages, index: int) -> Iterator[ShownPage]:
-    """Digit *index*'s page as the browser loaded it, in a context of its own (no cache or
-    cookies shared), with everything it reported.
+    """Digit *index*'s page as the browser loaded it, with everything it reported.
 
-    Teardown closes the page's context.
+    Teardown closes the page.
     """
     page = browser_pages.page(index)
     try:
         yield page
     finally:
-        browser_pages.run(lambda: page.watched.page.context.close())
+        browser_pages.run(lambda: page.watched.page.close())
 
 
 def check_bars(bars: list[dict[str, Any]]) -> None:

@@ -134,7 +134,7 @@ def test_pages_load_in_chromium_on_its_thread_and_stay_open_for_the_checks(
         missing = pages.page(7)
         assert (missing.status, missing.shown, missing.error) == (404, None, None)
         assert any("answered 404" in line for line in missing.watched.bad_requests)
-        assert pages.run(lambda: len(browser.opened.contexts)) == 2  # a context per page
+        assert pages.run(lambda: len(browser.opened.pages)) == 2  # a page per digit, one context
     finally:
         browser.close()
 

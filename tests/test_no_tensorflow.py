@@ -24,7 +24,7 @@ FORBIDDEN = ("tensorflow", "tensorflow_serving", "keras", "tf_keras")
 GROUPS = {
     "web UI": """
 import web_ui.__main__
-from web_ui import create_app
+from web_ui.app import create_app
 from web_ui.settings import UiConfig
 create_app({"UI": UiConfig({"local": "127.0.0.1:1"})}).test_client().get("/healthz")
 """,

@@ -22,7 +22,7 @@ from model.data import load_test_digits
 from tests.support.grpc_tap import PREDICT, GrpcTap
 from tests.support.model_server import Server, eventually, start_server
 from tf_serving_api.protos import predict_pb2, prediction_service_pb2_grpc, types_pb2
-from web_ui import create_app
+from web_ui.app import create_app
 from web_ui.predict_client import PredictClient, tensor_array
 from web_ui.settings import UiConfig
 

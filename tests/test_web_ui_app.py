@@ -25,7 +25,7 @@ from fixtures.ports import free_port
 from model.data import load_test_digits
 from tests.support.grpc_tap import PREDICT, GrpcTap
 from tf_serving_api.protos import predict_pb2
-from web_ui import create_app
+from web_ui.app import create_app
 from web_ui.predict_client import image_tensor, tensor_array
 from web_ui.settings import UiConfig
 

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=8, help="request threads (default 8)")
     args = parser.parse_args(argv)
 
-    from web_ui import create_app
+    from web_ui.app import create_app
     from web_ui.settings import ConfigError
 
     try:

@@ -1,4 +1,5 @@
 import sys
+from pathlib import Path
 
 import psutil
 
@@ -88,3 +89,31 @@ def test_the_error_line_is_the_last_stated_error() -> None:
         "RuntimeError: Task train finished with status FAILURE"
     )
     assert error_line("all fine\nstill fine\n") is None
+
+
+def test_a_background_process_and_its_session_run_niced(tmp_path):
+    # Threads inherit the niceness of the thread that makes them: the child's TensorFlow
+    # threads, made later, run niced as well.
+    ledger = Ledger(tmp_path / "ledger.jsonl")
+    started = processes.start(
+        "background",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        ledger=ledger,
+        log_path=tmp_path / "b.log",
+        background=True,
+    )
+    foreground = processes.start(
+        "foreground",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        ledger=ledger,
+        log_path=tmp_path / "f.log",
+    )
+    try:
+        assert psutil.Process(started.pid).nice() == processes.BACKGROUND_NICE
+        assert psutil.Process(foreground.pid).nice() == psutil.Process().nice()
+        autogroup = Path(f"/proc/{started.pid}/autogroup")
+        if autogroup.exists():  # kernels with autogroup scheduling
+            assert autogroup.read_text().split()[-1] == str(processes.BACKGROUND_NICE)
+    finally:
+        for resource in ledger.resources():
+            processes.stop(resource)

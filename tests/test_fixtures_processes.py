@@ -8,6 +8,8 @@ from fixtures.ledger import Ledger, Resource
 from fixtures.ports import free_port, is_port_free
 from kubekit.wait import until
 
+# A child that sleeps until it is stopped (a minute at most).
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 # A parent that starts a grandchild and ignores SIGTERM: stop() must still end both.
 STUBBORN = """
 import signal, subprocess, sys, time
@@ -53,7 +55,7 @@ def test_stopping_twice_is_harmless(tmp_path):
     ledger = Ledger(tmp_path / "ledger.jsonl")
     processes.start(
         "sleep",
-        [sys.executable, "-c", "import time; time.sleep(60)"],
+        SLEEPER,
         ledger=ledger,
         log_path=tmp_path / "p.log",
     )
@@ -97,14 +99,14 @@ def test_a_background_process_and_its_session_run_niced(tmp_path):
     ledger = Ledger(tmp_path / "ledger.jsonl")
     started = processes.start(
         "background",
-        [sys.executable, "-c", "import time; time.sleep(60)"],
+        SLEEPER,
         ledger=ledger,
         log_path=tmp_path / "b.log",
         background=True,
     )
     foreground = processes.start(
         "foreground",
-        [sys.executable, "-c", "import time; time.sleep(60)"],
+        SLEEPER,
         ledger=ledger,
         log_path=tmp_path / "f.log",
     )
